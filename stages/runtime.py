@@ -1,0 +1,52 @@
+"""Offline, reproducible setup for torch and Ultralytics. Import this before either of them.
+
+- Ultralytics settings live in a git-ignored project folder (`.ultralytics/`), not in the user's home, so runs do
+  not depend on a global `datasets_dir`; YOLO_OFFLINE and YOLO_AUTOINSTALL=False stop network probes and pip installs.
+- Ultralytics sets OMP_NUM_THREADS=1 on import and trains with cores-1 threads; the pipeline uses every core.
+- oneDNN picks kernels by the CPU's instruction set, which changes the numbers; pinning AVX2 (which nearly every
+  x86-64 CPU of the last decade has) makes models reproduce bit for bit across such machines at no measured cost.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from stages.common import ROOT
+
+CONFIG_DIR = ROOT / ".ultralytics"
+CPU_ISA = os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX2")
+os.environ.setdefault("YOLO_CONFIG_DIR", str(CONFIG_DIR))
+os.environ.setdefault("YOLO_OFFLINE", "1")
+os.environ.setdefault("YOLO_AUTOINSTALL", "False")
+os.environ.setdefault("YOLO_VERBOSE", "True")
+os.environ.setdefault("OMP_NUM_THREADS", str(os.cpu_count() or 1))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _install_font() -> None:
+    """Ultralytics wants Arial.ttf for plot labels and downloads it when missing; give it DejaVu Sans instead."""
+    target = Path(os.environ["YOLO_CONFIG_DIR"]) / "Ultralytics" / "Arial.ttf"
+    if not target.exists():
+        import matplotlib
+
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf", target)
+
+
+def setup(threads: int = 0) -> int:
+    """Configure torch and Ultralytics for this process; return the torch thread count in use."""
+    _install_font()
+    import torch
+    from ultralytics.utils import SETTINGS, torch_utils
+
+    threads = threads or os.cpu_count() or 1
+    torch.set_num_threads(threads)
+    torch_utils.NUM_THREADS = threads  # select_device() resets torch threads to this value
+    # The DVCLive callback rewrites dvc.yaml inside `dvc repro`; metrics are written by the stages instead.
+    wanted = {k: False for k in ("dvc", "sync", "wandb", "mlflow", "comet", "clearml", "neptune", "raytune")
+              if k in SETTINGS}
+    wanted["tensorboard"] = True
+    if any(SETTINGS.get(k) != v for k, v in wanted.items()):
+        SETTINGS.update(wanted)
+    return threads
