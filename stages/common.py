@@ -68,5 +68,10 @@ def write_json(path: Path | str, obj: object) -> None:
     write_atomic(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
 
 
+def shown(path: Path) -> str:
+    """A path as the user knows it: relative to the project root when inside it."""
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def rounded(metrics: dict[str, float], digits: int = 5) -> dict[str, float]:
     return {k: round(float(v), digits) for k, v in metrics.items()}

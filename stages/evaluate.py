@@ -14,7 +14,7 @@ import numpy as np
 
 from stages import params as P
 from stages import runtime
-from stages.common import ROOT, UserError, atomic_dir, cli, log, rounded, write_json
+from stages.common import ROOT, UserError, atomic_dir, cli, log, rounded, write_json, shown
 from stages.runfiles import copy_plots
 
 MODEL = ROOT / "models" / "detector" / "best.pt"
@@ -31,7 +31,7 @@ def validate(model_path: Path, imgsz: int, batch: int, device, conf: float, iou:
     from ultralytics import YOLO
 
     return YOLO(str(model_path), task="detect").val(
-        data=str(DATASET.relative_to(ROOT)), split="test", imgsz=imgsz, batch=batch, device=device, conf=conf,
+        data=shown(DATASET), split="test", imgsz=imgsz, batch=batch, device=device, conf=conf,
         iou=iou, plots=save_dir is not None, save_dir=str(save_dir or WORK), exist_ok=True, verbose=False)
 
 
@@ -78,7 +78,7 @@ def main() -> None:
     p = P.load()
     for path in (MODEL, DATASET):
         if not path.exists():
-            raise UserError(f"{path.relative_to(ROOT)}: missing; run the pipeline first (dvc repro)")
+            raise UserError(f"{shown(path)}: missing; run the pipeline first (dvc repro)")
     prof, e = P.profile(p), p["evaluate"]
     runtime.setup(p["train"]["threads"])
     with atomic_dir(REPORT) as out:

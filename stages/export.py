@@ -17,7 +17,7 @@ import numpy as np
 
 from stages import params as P
 from stages import runtime
-from stages.common import ROOT, UserError, cli, log, rounded, write_json
+from stages.common import ROOT, UserError, cli, log, rounded, write_json, shown
 from stages.evaluate import DATASET, MODEL, TEST_IMAGES, validate
 
 ONNX = MODEL.with_suffix(".onnx")
@@ -95,7 +95,7 @@ def main() -> None:
     p = P.load()
     for path in (MODEL, DATASET):
         if not path.exists():
-            raise UserError(f"{path.relative_to(ROOT)}: missing; run the pipeline first (dvc repro)")
+            raise UserError(f"{shown(path)}: missing; run the pipeline first (dvc repro)")
     prof, x, e = P.profile(p), p["export"], p["evaluate"]
     threads = runtime.setup(p["train"]["threads"])
     tmp = ONNX.with_name(f".partial.{ONNX.name}")  # keeps the .onnx suffix Ultralytics reads the format from
@@ -119,7 +119,7 @@ def main() -> None:
                          "imgsz": prof["imgsz"], "onnx_bytes": ONNX.stat().st_size})
     write_json(TIMING, {"batch1_ms_torch": round(cmp["torch_ms"], 2), "batch1_ms_onnx": round(cmp["onnx_ms"], 2),
                         "speedup_onnx": round(cmp["torch_ms"] / cmp["onnx_ms"], 2), "threads": threads})
-    log.info(f"export: {ONNX.relative_to(ROOT)} ({ONNX.stat().st_size / 1e6:.1f} MB), mAP50-95 drop {drop:+.4f}, "
+    log.info(f"export: {shown(ONNX)} ({ONNX.stat().st_size / 1e6:.1f} MB), mAP50-95 drop {drop:+.4f}, "
              f"max output diff {cmp['max_output_diff']:.1e}, CPU batch-1 {cmp['torch_ms']:.1f} ms (PyTorch) vs "
              f"{cmp['onnx_ms']:.1f} ms (ONNX)")
 

@@ -15,7 +15,7 @@ import numpy as np
 import yaml
 
 from stages import params as P
-from stages.common import ROOT, UserError, atomic_dir, cli, log
+from stages.common import ROOT, UserError, atomic_dir, cli, log, shown
 
 SOURCES_DIR = ROOT / "data" / "sources"
 OUT = ROOT / "data" / "split"
@@ -26,15 +26,15 @@ def read_groups(source_dir: Path) -> dict[str, list[str]]:
     """Map group → image file names, from the source's groups.csv."""
     table = source_dir / "groups.csv"
     if not table.exists():
-        raise UserError(f"{table.relative_to(ROOT)}: missing; run the stage that produces this source (dvc repro)")
+        raise UserError(f"{shown(table)}: missing; run the stage that produces this source (dvc repro)")
     groups: dict[str, list[str]] = {}
     with table.open(newline="") as f:
         for line, row in enumerate(csv.DictReader(f), start=2):
             image, group = row.get("image"), row.get("group")
             if not image or not group:
-                raise UserError(f"{table.relative_to(ROOT)}:{line}: expected columns image,group")
+                raise UserError(f"{shown(table)}:{line}: expected columns image,group")
             if not (source_dir / "images" / image).exists():
-                raise UserError(f"{table.relative_to(ROOT)}:{line}: image {image} not found in images/")
+                raise UserError(f"{shown(table)}:{line}: image {image} not found in images/")
             groups.setdefault(group, []).append(image)
     return groups
 

@@ -15,7 +15,7 @@ import cv2
 from tqdm import tqdm
 
 from stages import params as P
-from stages.common import ROOT, atomic_dir, cli, log
+from stages.common import ROOT, atomic_dir, cli, log, shown
 from stages.pages import render_page, yolo_labels
 
 OUT = ROOT / "data" / "sources" / "synthetic"
@@ -41,7 +41,7 @@ def generate(out_dir: Path, seed: int, pages: int, width: int, height: int, line
                               unit="page"))
         # Each page has its own writer style, so each page is its own group.
         (out / "groups.csv").write_text("image,group\n" + "".join(f"{n}.jpg,{n}\n" for n in names))
-    log.info(f"synthetic: {pages} pages of {width}x{height} written to {out_dir.relative_to(ROOT)}")
+    log.info(f"synthetic: {pages} pages of {width}x{height} written to {shown(out_dir)}")
 
 
 def main() -> None:

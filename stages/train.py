@@ -17,7 +17,7 @@ from pathlib import Path
 
 from stages import params as P
 from stages import runtime
-from stages.common import ROOT, UserError, atomic_dir, cli, log, remove, rounded, write_json
+from stages.common import ROOT, UserError, atomic_dir, cli, log, remove, rounded, write_json, shown
 from stages.runfiles import canonical_checkpoint, copy_plots, results_rows, write_results, write_tensorboard
 
 DATASET = "data/split/dataset.yaml"
@@ -63,14 +63,19 @@ def interrupted_run() -> Path | None:
     return last if ckpt.get("epoch", -1) >= 0 else None
 
 
-def train(p: dict, resume: bool) -> dict:
+def ultralytics_args(p: dict, save_dir: Path = WORK) -> tuple[str, dict]:
+    """The model file and Ultralytics train arguments for the selected profile."""
     profile_name = p["train"]["profile"]
     prof = P.profile(p)
-    threads = runtime.setup(p["train"]["threads"])
     check_device(prof["device"], profile_name)
     model_file = resolve_model(prof.pop("model"), p["train"]["pretrained_dir"], profile_name)
     prof["nbs"] = prof["batch"] * prof.pop("accumulate", 1)
-    args = {**DEFAULTS, **prof, "data": DATASET, "seed": p["seed"], "save_dir": str(WORK)}
+    return model_file, {**DEFAULTS, **prof, "data": DATASET, "seed": p["seed"], "save_dir": str(save_dir)}
+
+
+def train(p: dict, resume: bool) -> dict:
+    threads = runtime.setup(p["train"]["threads"])
+    model_file, args = ultralytics_args(p)
 
     from ultralytics import YOLO
 
@@ -85,7 +90,7 @@ def train(p: dict, resume: bool) -> dict:
         remove(WORK)
         YOLO(model_file).train(**args)
     seconds = time.perf_counter() - start
-    return {"threads": threads, "nbs": prof["nbs"], "seconds": seconds, "model_file": model_file}
+    return {"threads": threads, "nbs": args["nbs"], "seconds": seconds}
 
 
 def publish(p: dict, info: dict) -> None:
@@ -108,7 +113,7 @@ def publish(p: dict, info: dict) -> None:
     write_json(TIMING, {"train_seconds": round(info["seconds"], 1),
                         "seconds_per_epoch": round(info["seconds"] / max(len(rows), 1), 2)})
     log.info(f"train: best epoch {int(best['epoch'])}/{len(rows)}, val mAP50 {metrics['mAP50']:.3f}, "
-             f"mAP50-95 {metrics['mAP50-95']:.3f}, {info['seconds']:.0f} s → {MODEL.relative_to(ROOT)}")
+             f"mAP50-95 {metrics['mAP50-95']:.3f}, {info['seconds']:.0f} s → {shown(MODEL)}")
 
 
 def main() -> None:

@@ -1,0 +1,97 @@
+"""Speed figures: the generator's pages per second, and the train stage's epoch time against plain
+`yolo detect train` with the same data and arguments (target: the stage at least 1.5x faster).
+
+Run from the project root after `dvc repro split`: `make bench` or `python -m bench.speed [--epochs N]`.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from stages import params as P
+from stages.common import ROOT
+
+BENCH_DIR = ROOT / "runs" / "bench"
+
+
+def generator_pages_per_second(pages: int) -> float:
+    from stages.synthetic import generate
+
+    s = P.load()["synthetic"]
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        generate(Path(tmp) / "pages", 0, pages, s["width"], s["height"], tuple(s["lines"]), 0)
+        return pages / (time.perf_counter() - start)
+
+
+def epoch_seconds(run_dir: Path) -> float:
+    """Mean epoch time after the first (which also builds caches), from results.csv's cumulative time."""
+    with (run_dir / "results.csv").open() as f:
+        times = [float(r["time"]) for r in csv.DictReader(f)]
+    return (times[-1] - times[0]) / (len(times) - 1)
+
+
+def train_stage_run(epochs: int) -> None:
+    """The train stage's own set-up and arguments, in a bench folder."""
+    from stages import runtime
+    from stages.train import ultralytics_args
+
+    p = P.load()
+    runtime.setup(p["train"]["threads"])
+    from ultralytics import YOLO
+
+    model_file, args = ultralytics_args(p, BENCH_DIR / "stage")
+    YOLO(model_file).train(**{**args, "epochs": epochs, "plots": False})
+
+
+def plain_yolo_run(epochs: int) -> None:
+    """`yolo detect train` as a user would type it, with the same arguments and no pipeline set-up."""
+    from stages.train import ultralytics_args
+
+    model_file, args = ultralytics_args(P.load(), BENCH_DIR / "plain")
+    args = {**args, "epochs": epochs, "plots": False}
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "ONEDNN_MAX_CPU_ISA")}
+    env.update(YOLO_OFFLINE="1", YOLO_CONFIG_DIR=str(ROOT / ".ultralytics"))
+    yolo = Path(sys.executable).with_name("yolo")
+    subprocess.run([str(yolo), "detect", "train", f"model={model_file}", *(f"{k}={v}" for k, v in args.items())],
+                   check=True, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--epochs", type=int, default=3, help="epochs per training run (first one is not timed)")
+    parser.add_argument("--pages", type=int, default=300, help="pages for the generator figure")
+    parser.add_argument("--only", choices=["generator", "train"], help="run one part only")
+    parser.add_argument("--stage-run", type=int, help=argparse.SUPPRESS)
+    a = parser.parse_args()
+    os.chdir(ROOT)
+    if a.stage_run:
+        return train_stage_run(a.stage_run)
+    figures = {}
+    if a.only in (None, "generator"):
+        figures["generator_pages_per_second"] = round(generator_pages_per_second(a.pages), 1)
+        print(f"generator: {figures['generator_pages_per_second']} pages/s on {os.cpu_count()} cores")
+    if a.only in (None, "train"):
+        if not (ROOT / "data" / "split" / "dataset.yaml").exists():
+            sys.exit("error: data/split/dataset.yaml: missing; run `dvc repro split` first")
+        shutil.rmtree(BENCH_DIR, ignore_errors=True)
+        subprocess.run([sys.executable, "-m", "bench.speed", "--stage-run", str(a.epochs)], check=True, cwd=ROOT,
+                       stdout=subprocess.DEVNULL)
+        plain_yolo_run(a.epochs)
+        stage, plain = epoch_seconds(BENCH_DIR / "stage"), epoch_seconds(BENCH_DIR / "plain")
+        figures.update(stage_epoch_seconds=round(stage, 2), plain_yolo_epoch_seconds=round(plain, 2),
+                       speedup=round(plain / stage, 2))
+        print(f"train epoch: stage {stage:.1f} s, plain `yolo detect train` {plain:.1f} s → {plain / stage:.2f}x faster")
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()

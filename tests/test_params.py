@@ -1,0 +1,68 @@
+"""Params mistakes stop a stage before any work, with one line naming the file, line and key."""
+from __future__ import annotations
+
+import pytest
+
+from conftest import stage, write_params
+from stages import params as P
+from stages.common import UserError
+
+
+@pytest.mark.parametrize("overrides, expected", [
+    ({"train": {"profile": "gpu"}}, "train.profile: unknown profile 'gpu'; choose one of: cpu, rtx3050, production"),
+    ({"profiles": {"cpu": {"epoch": 3}}}, "profiles.cpu.epoch: unknown key; did you mean 'epochs'?"),
+    ({"train": {"thread": 2}}, "train.thread: unknown key; did you mean 'threads'?"),
+    ({"synthetic": {"pages": "many"}}, "synthetic.pages: expected int, got str 'many'"),
+    ({"profiles": {"cpu": {"amp": "yes"}}}, "profiles.cpu.amp: expected bool, got str 'yes'"),
+    ({"split": {"ratios": {"train": 0.7, "val": 0.1, "test": 0.1}}}, "split.ratios: ratios must sum to 1, they sum to 0.9"),
+    ({"split": {"ratios": {"train": 0.8, "valid": 0.1, "test": 0.1}}}, "split.ratios: expected exactly the keys train, val, test"),
+    ({"data": {"sources": ["synth"]}}, "data.sources: unknown source 'synth'; choose from: synthetic"),
+    ({"synthetic": {"lines": [4, 2]}}, "synthetic.lines: expected [low, high]"),
+    ({"seed": -1}, "seed: must be >= 0"),
+])
+def test_bad_value_is_one_line_naming_key_and_line(project, overrides, expected):
+    write_params(project, overrides)
+    with pytest.raises(UserError) as err:
+        P.load(project / "params.yaml")
+    message = str(err.value)
+    assert expected in message
+    assert message.startswith("params.yaml:") and message.split(":")[1].isdigit()
+    assert "\n" not in message
+
+
+def test_missing_section_and_bad_yaml(project):
+    text = (project / "params.yaml").read_text()
+    (project / "params.yaml").write_text(text.replace("evaluate:", "evaluation:"))
+    with pytest.raises(UserError, match="unknown key; did you mean 'evaluate'"):
+        P.load(project / "params.yaml")
+    (project / "params.yaml").write_text("seed: [1\n")
+    with pytest.raises(UserError, match=r"params.yaml:\d+: not valid YAML"):
+        P.load(project / "params.yaml")
+
+
+def test_profile_needs_required_keys(project):
+    params = P.load(project / "params.yaml")
+    del params["profiles"]["production"]["imgsz"]
+    import yaml
+    (project / "params.yaml").write_text(yaml.safe_dump(params))
+    with pytest.raises(UserError, match="profiles.production: missing imgsz"):
+        P.load(project / "params.yaml")
+
+
+def test_stage_exits_nonzero_with_one_line_and_writes_nothing(project):
+    write_params(project, {"train": {"profile": "laptop"}})
+    result = stage(project, "synthetic", check=False)
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0, result.stderr
+    assert result.stderr.startswith("error: params.yaml:") and "choose one of: cpu, rtx3050, production" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (project / "data" / "sources" / "synthetic").exists()
+
+
+def test_default_params_are_valid():
+    params = P.load()
+    assert params["train"]["profile"] == "cpu"
+    assert params["profiles"]["rtx3050"] == {"model": "yolov8n.pt", "epochs": 50, "batch": 2, "imgsz": 512,
+                                             "device": 0, "amp": True, "workers": 2, "cache": False, "accumulate": 8}
+    assert params["profiles"]["production"] == {"model": "yolov8n.pt", "epochs": 100, "batch": 4, "imgsz": 640,
+                                                "device": 0, "amp": True, "workers": 4, "accumulate": 4}

@@ -1,0 +1,62 @@
+"""End to end: `dvc repro` in a temporary git copy of the project with tiny params."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import yaml
+
+from conftest import run, write_params
+
+
+@pytest.mark.slow
+def test_dvc_repro_builds_a_real_model_onnx_and_metrics(git_project):
+    p = git_project
+    out = run(["dvc", "repro"], p)
+    assert "Running stage 'export'" in out.stdout
+
+    model, onnx_file = p / "models/detector/best.pt", p / "models/detector/best.onnx"
+    assert model.stat().st_size > 1e6 and onnx_file.stat().st_size > 1e6
+    import onnx
+    import onnxruntime as ort
+    onnx.checker.check_model(str(onnx_file))
+    meta = {m.key: m.value for m in onnx.load(str(onnx_file)).metadata_props}
+    assert "date" not in meta and "handwriting" in meta["names"]
+    session = ort.InferenceSession(str(onnx_file), providers=["CPUExecutionProvider"])
+    (output,) = session.run(None, {session.get_inputs()[0].name: np.zeros((1, 3, 64, 64), np.float32)})
+    assert output.shape[:2] == (1, 5)  # 4 box coordinates + 1 class score per anchor
+
+    ev = json.loads((p / "metrics/eval.json").read_text())
+    assert ev["images"] == 3 and ev["instances"] > 0
+    assert all(0 <= ev[k] <= 1 for k in ("precision", "recall", "f1", "mAP50", "mAP50-95"))
+    ex = json.loads((p / "metrics/export.json").read_text())
+    assert ex["max_output_diff"] < 0.01 and abs(ex["mAP50-95_drop"]) <= 0.01
+    timing = json.loads((p / "metrics/timing/evaluate.json").read_text())
+    assert timing["ms_per_image"]["inference"] > 0
+    assert (p / "reports/eval/pr_curve.csv").read_text().startswith("recall,precision\n")
+    assert len(list((p / "reports/eval/predictions").glob("*.jpg"))) == 2
+
+    lock = yaml.safe_load((p / "dvc.lock").read_text())
+    assert set(lock["stages"]) == {"synthetic", "split", "train", "evaluate", "export"}
+
+    # Nothing re-runs, and a forced re-run reproduces every output byte for byte.
+    again = run(["dvc", "repro"], p)
+    assert "Running stage" not in again.stdout
+    before = (p / "dvc.lock").read_text()
+    run(["dvc", "repro", "-f"], p)
+    assert (p / "dvc.lock").read_text() == before
+
+    # The dvc.yaml written by hand is untouched (the DVCLive callback is off) and git sees only the outputs.
+    run(["git", "add", "-A"], p)
+    run(["git", "commit", "-qm", "run"], p)
+    assert run(["git", "status", "--porcelain"], p).stdout == ""
+
+    # A committed param change shows up in `dvc metrics diff`.
+    write_params(p, {"profiles": {"cpu": {"epochs": 2}}})
+    run(["dvc", "repro"], p)
+    run(["git", "commit", "-qam", "two epochs"], p)
+    diff = json.loads(run(["dvc", "metrics", "diff", "HEAD~1", "--json"], p).stdout)
+    assert diff["metrics/train.json"]["epochs"] == {"old": 1, "new": 2, "diff": 1}
+    params_diff = json.loads(run(["dvc", "params", "diff", "HEAD~1", "--json"], p).stdout)
+    assert params_diff["params.yaml"]["profiles.cpu.epochs"]["new"] == 2

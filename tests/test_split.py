@@ -1,0 +1,44 @@
+"""The split stage: ratios, groups kept together, a relocatable dataset.yaml."""
+from __future__ import annotations
+
+import csv
+
+import yaml
+
+from conftest import stage
+from stages.split import assign
+
+
+def test_groups_never_straddle_splits_and_ratios_hold():
+    groups = {f"writer{i}": [f"w{i}_{k}.png" for k in range(1 + i % 4)] for i in range(60)}
+    splits = assign(groups, {"train": 0.8, "val": 0.1, "test": 0.1}, seed=5)
+    seen = [g for members in splits.values() for g in members]
+    assert sorted(seen) == sorted(groups) and len(seen) == len(set(seen))
+    total = sum(len(v) for v in groups.values())
+    train = sum(len(groups[g]) for g in splits["train"])
+    assert abs(train / total - 0.8) < 0.05
+    assert splits == assign(groups, {"train": 0.8, "val": 0.1, "test": 0.1}, seed=5)
+    assert splits != assign(groups, {"train": 0.8, "val": 0.1, "test": 0.1}, seed=6)
+
+
+def test_split_stage_writes_ultralytics_layout(project):
+    stage(project, "synthetic")
+    stage(project, "split")
+    out = project / "data" / "split"
+    dataset = yaml.safe_load((out / "dataset.yaml").read_text())
+    assert dataset == {"train": "images/train", "val": "images/val", "test": "images/test", "names": {0: "handwriting"}}
+    rows = list(csv.DictReader((out / "manifest.csv").open()))
+    assert len(rows) == 16
+    counts = {s: len(list((out / "images" / s).iterdir())) for s in ("train", "val", "test")}
+    assert counts == {"train": 10, "val": 3, "test": 3}
+    for row in rows:
+        assert (out / "images" / row["split"] / row["image"]).exists()
+        label = out / "labels" / row["split"] / row["image"].replace(".jpg", ".txt")
+        assert label.read_text().startswith("0 ")
+
+
+def test_missing_source_is_a_clear_error(project):
+    result = stage(project, "split", check=False)
+    assert result.returncode == 2
+    assert "data/sources/synthetic/groups.csv: missing; run the stage that produces this source" in result.stderr
+    assert not (project / "data" / "split").exists()

@@ -1,0 +1,64 @@
+"""Real training on tiny data: canonical, reproducible weights and clear errors for hardware mistakes."""
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+
+from conftest import stage, write_params
+
+
+def md5(path):
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.slow
+def test_training_twice_gives_identical_model_bytes(project):
+    stage(project, "synthetic")
+    stage(project, "split")
+    stage(project, "train")
+    model = project / "models" / "detector" / "best.pt"
+    first = {p: md5(p) for p in [model, *sorted((project / "reports" / "train").rglob("*.*"))]}
+    assert str(project) not in model.read_bytes().decode("latin-1")
+    stage(project, "train")
+    assert {p: md5(p) for p in first} == first
+
+    metrics = json.loads((project / "metrics" / "train.json").read_text())
+    assert metrics["epochs"] == 1 and metrics["imgsz"] == 64 and metrics["profile"] == "cpu"
+    assert set(metrics["val"]) >= {"precision", "recall", "mAP50", "mAP50-95"}
+    header = (project / "reports" / "train" / "results.csv").read_text().splitlines()[0]
+    assert header.startswith("epoch,") and ",time," not in header
+    assert list((project / "reports" / "train" / "tensorboard").glob("events.out.tfevents.*"))
+
+    from ultralytics import YOLO
+    yolo = YOLO(str(model))
+    assert yolo.names == {0: "handwriting"}
+    result = yolo.predict(str(next((project / "data" / "split" / "images" / "test").iterdir())), imgsz=64,
+                          verbose=False)[0]
+    assert result.boxes.xyxy.shape[1] == 4
+
+
+@pytest.mark.slow
+def test_gpu_profile_without_cuda_is_a_clear_error(project):
+    stage(project, "synthetic")
+    stage(project, "split")
+    (project / "models" / "pretrained" / "yolov8n.pt").write_bytes(b"placeholder")
+    write_params(project, {"train": {"profile": "rtx3050"}})
+    result = stage(project, "train", check=False)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "profiles.rtx3050.device is 0 but torch sees no CUDA GPU" in result.stderr
+    assert not (project / "models" / "detector" / "best.pt").exists()
+
+
+@pytest.mark.slow
+def test_missing_pretrained_weights_say_where_to_put_them(project):
+    stage(project, "synthetic")
+    stage(project, "split")
+    write_params(project, {"profiles": {"cpu": {"model": "yolov8n.pt"}}})
+    result = stage(project, "train", check=False)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "error: models/pretrained/yolov8n.pt: pretrained weights not found; download yolov8n.pt from "
+        "https://github.com/ultralytics/assets/releases into models/pretrained/, or set "
+        "profiles.cpu.model: yolov8n.yaml in params.yaml to train from scratch")
