@@ -101,8 +101,9 @@ def main() -> None:
     tmp = ONNX.with_name(f".partial.{ONNX.name}")  # keeps the .onnx suffix Ultralytics reads the format from
     try:
         export_onnx(MODEL, tmp, prof["imgsz"], x["opset"])
-        args = (prof["imgsz"], prof["batch"], "cpu", e["conf"], e["iou"], None)
-        map_pt, map_onnx = validate(MODEL, *args).box.map, validate(tmp, *args).box.map
+        args = dict(imgsz=prof["imgsz"], batch=prof["batch"], device="cpu", conf=e["conf"], iou=e["iou"],
+                    save_dir=None, rect=False)  # the same square input for both
+        map_pt, map_onnx = validate(MODEL, **args).box.map, validate(tmp, **args).box.map
         inputs = letterboxed(sorted(TEST_IMAGES.iterdir())[:8], prof["imgsz"])
         cmp = compare_outputs(MODEL, tmp, inputs)
         drop = float(map_pt - map_onnx)

@@ -14,9 +14,10 @@ from typing import Any, Callable
 import yaml
 
 from stages.common import ROOT, UserError, cli
+from stages.choices import CUSTOM_FORMATS, HANDS, LAYOUTS, PRINT_FONTS
 
 PARAMS_FILE = ROOT / "params.yaml"
-SOURCES = ("synthetic",)
+SOURCES = ("synthetic", "iam", "custom")
 SPLITS = ("train", "val", "test")
 PROFILE_REQUIRED = ("model", "epochs", "batch", "imgsz", "device")
 Check = Callable[[Any], str | None]  # returns a complaint, or None when the value is fine
@@ -52,6 +53,58 @@ def _sources(v: Any) -> str | None:
     return None
 
 
+def _names(choices: tuple[str, ...]) -> Check:
+    def check(v: Any) -> str | None:
+        if not isinstance(v, list) or not v:
+            return f"expected a non-empty list from: {', '.join(choices)}; got {v!r}"
+        bad = [x for x in v if x not in choices]
+        return f"unknown name {bad[0]!r}; choose from: {', '.join(choices)}" if bad else None
+    return check
+
+
+def _weights(choices: tuple[str, ...]) -> Check:
+    def check(v: Any) -> str | None:
+        if not isinstance(v, dict) or not v:
+            return f"expected a mapping of names from {', '.join(choices)} to weights; got {v!r}"
+        bad = [x for x in v if x not in choices]
+        if bad:
+            return f"unknown name {bad[0]!r}; choose from: {', '.join(choices)}"
+        if any(isinstance(w, bool) or not isinstance(w, (int, float)) or w < 0 for w in v.values()) or not sum(v.values()):
+            return f"weights must be numbers >= 0, not all 0; got {v!r}"
+        return None
+    return check
+
+
+def _url(v: Any) -> str | None:
+    if not isinstance(v, str) or not v.startswith(("http://", "https://")):
+        return f"expected an http(s) URL such as https://fki.tic.heia-fr.ch; got {v!r}"
+    return None
+
+
+def _str_list(v: Any) -> str | None:
+    if not isinstance(v, list) or not v or not all(isinstance(x, str) and x for x in v):
+        return f"expected a non-empty list of file names; got {v!r}"
+    return None
+
+
+def _fraction(v: Any) -> str | None:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v <= 1:
+        return f"expected a number in (0, 1]; got {v!r}"
+    return None
+
+
+def _choice(*choices: str) -> Check:
+    def check(v: Any) -> str | None:
+        return None if v in choices else f"expected one of {', '.join(choices)}; got {v!r}"
+    return check
+
+
+def _class_map(v: Any) -> str | None:
+    if not isinstance(v, dict) or not v or any(x not in ("handwriting", None) for x in v.values()):
+        return f"expected a mapping of annotated class names to handwriting (or to null to drop them); got {v!r}"
+    return None
+
+
 def _ratios(v: Any) -> str | None:
     if not isinstance(v, dict) or sorted(v) != sorted(SPLITS):
         return f"expected exactly the keys {', '.join(SPLITS)}; got {v!r}"
@@ -69,8 +122,14 @@ SCHEMA: dict[str, Any] = {
     "seed": INT,
     "data": {"sources": _sources},
     "synthetic": {"pages": POS_INT, "width": _type(int, low=64), "height": _type(int, low=64),
-                  "lines": _int_range, "workers": INT},
+                  "lines": _int_range, "layouts": _weights(LAYOUTS), "hands": _names(HANDS),
+                  "print_fonts": _names(PRINT_FONTS), "contact_sheet": INT, "workers": INT},
+    "custom": {"dir": _type(str), "format": _choice("auto", *CUSTOM_FORMATS), "classes": _class_map,
+               "unmapped": _choice("drop", "error"), "out_of_bounds": _choice("clip", "error"),
+               "orientation": _choice("displayed", "stored")},
     "split": {"ratios": _ratios},
+    "iam": {"base_url": _url, "archives": _str_list, "archives_dir": _type(str), "downscale": _fraction,
+            "workers": INT},
     "train": {"profile": _type(str), "pretrained_dir": _type(str), "threads": INT},
     "profiles": None,  # checked by _check_profiles
     "evaluate": {"conf": NUM, "iou": NUM, "examples": INT},
@@ -186,6 +245,10 @@ def profile(params: dict[str, Any]) -> dict[str, Any]:
 
 
 def main() -> None:
+    import argparse
+
+    argparse.ArgumentParser(description="Check params.yaml: prints nothing and exits 0 when it is valid, "
+                                        "else one line naming the line and key.").parse_args()
     load()
 
 

@@ -1,6 +1,6 @@
 """Stage `split`: merge the selected sources into train/val/test in the Ultralytics layout.
 
-Reads `data/sources/<source>/` (images/, labels/, groups.csv) for each source in `data.sources` and writes
+Reads each source in `data.sources` through its index data/selected/<source>.csv (stage `source`) and writes
 `data/split/` with images/<split>/, labels/<split>/, dataset.yaml and manifest.csv. Groups (a page, a writer) never
 straddle two splits; each source is split by the ratios on its own, so mixing sources keeps their proportions.
 """
@@ -18,24 +18,20 @@ from stages import params as P
 from stages.common import ROOT, UserError, atomic_dir, cli, log, shown
 
 SOURCES_DIR = ROOT / "data" / "sources"
+INDEX_DIR = ROOT / "data" / "selected"
 OUT = ROOT / "data" / "split"
 CLASS_NAMES = {0: "handwriting"}
 
 
-def read_groups(source_dir: Path) -> dict[str, list[str]]:
-    """Map group → image file names, from the source's groups.csv."""
-    table = source_dir / "groups.csv"
+def read_groups(name: str) -> dict[str, list[str]]:
+    """Map group → image file names, from the source's index written by the `source` stage."""
+    table = INDEX_DIR / f"{name}.csv"
     if not table.exists():
-        raise UserError(f"{shown(table)}: missing; run the stage that produces this source (dvc repro)")
+        raise UserError(f"{shown(table)}: missing; run `dvc repro` (stage source@{name} writes it)")
     groups: dict[str, list[str]] = {}
     with table.open(newline="") as f:
-        for line, row in enumerate(csv.DictReader(f), start=2):
-            image, group = row.get("image"), row.get("group")
-            if not image or not group:
-                raise UserError(f"{shown(table)}:{line}: expected columns image,group")
-            if not (source_dir / "images" / image).exists():
-                raise UserError(f"{shown(table)}:{line}: image {image} not found in images/")
-            groups.setdefault(group, []).append(image)
+        for row in csv.DictReader(f):
+            groups.setdefault(row["group"], []).append(row["image"])
     return groups
 
 
@@ -67,15 +63,14 @@ def main() -> None:
         rows = []
         for source in p["data"]["sources"]:
             src = SOURCES_DIR / source
-            groups = read_groups(src)
+            groups = read_groups(source)
             for split, members in assign(groups, p["split"]["ratios"], p["seed"]).items():
                 for group in members:
                     for image in groups[group]:
                         name = f"{source}_{image}"
                         shutil.copyfile(src / "images" / image, out / "images" / split / name)
-                        label = src / "labels" / f"{Path(image).stem}.txt"
-                        target = out / "labels" / split / f"{Path(name).stem}.txt"
-                        shutil.copyfile(label, target) if label.exists() else target.write_text("")
+                        shutil.copyfile(src / "labels" / f"{Path(image).stem}.txt",
+                                        out / "labels" / split / f"{Path(name).stem}.txt")
                         rows.append((name, split, source, group))
                         counts[split] += 1
         empty = [s for s, n in counts.items() if n == 0]

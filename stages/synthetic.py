@@ -1,7 +1,8 @@
 """Stage `synthetic`: generate document pages with YOLO labels, one box per handwritten line.
 
-Output (`data/sources/synthetic/`): images/*.jpg, labels/*.txt and groups.csv (page, group) for the split stage.
-Each page is seeded by (seed, page index), so the result does not depend on the number of worker processes.
+Output: data/sources/synthetic/ (images/*.jpg, labels/*.txt, groups.csv for the split stage) and
+reports/synthetic/contact_sheet.png (sample pages with their boxes, to look at the data). Each page is seeded by
+(seed, page index), so the result does not depend on the number of worker processes.
 """
 from __future__ import annotations
 
@@ -16,39 +17,51 @@ from tqdm import tqdm
 
 from stages import params as P
 from stages.common import ROOT, atomic_dir, cli, log, shown
-from stages.pages import render_page, yolo_labels
+from stages.pages import PageSpec, contact_sheet, render_page, yolo_labels
 
 OUT = ROOT / "data" / "sources" / "synthetic"
+SHEET = ROOT / "reports" / "synthetic"
 
 
-def _write_page(index: int, out: Path, seed: int, width: int, height: int, lines: tuple[int, int]) -> str:
-    img, boxes = render_page(seed, index, width, height, lines)
+def page_spec(s: dict) -> PageSpec:
+    return PageSpec(s["width"], s["height"], tuple(s["lines"]), dict(s["layouts"]), tuple(s["hands"]),
+                    tuple(s["print_fonts"]))
+
+
+def _write_page(index: int, out: Path, seed: int, spec: PageSpec, keep: int):
+    img, boxes = render_page(seed, index, spec)
     name = f"syn{index:06d}"
     cv2.imwrite(str(out / "images" / f"{name}.jpg"), img, [cv2.IMWRITE_JPEG_QUALITY, 90])
-    (out / "labels" / f"{name}.txt").write_text(yolo_labels(boxes, width, height))
-    return name
+    (out / "labels" / f"{name}.txt").write_text(yolo_labels(boxes, spec.width, spec.height))
+    return name, (img, boxes) if index < keep else None
 
 
-def generate(out_dir: Path, seed: int, pages: int, width: int, height: int, lines: tuple[int, int],
-             workers: int = 0) -> None:
+def generate(out_dir: Path, seed: int, pages: int, spec: PageSpec, workers: int = 0,
+             sheet_dir: Path | None = None, sheet_pages: int = 0) -> None:
+    """Write `pages` pages into out_dir (replaced whole, or left untouched on error)."""
     with atomic_dir(out_dir) as out:
         (out / "images").mkdir()
         (out / "labels").mkdir()
-        job = partial(_write_page, out=out, seed=seed, width=width, height=height, lines=lines)
+        keep = sheet_pages if sheet_dir else 0
+        job = partial(_write_page, out=out, seed=seed, spec=spec, keep=keep)
         workers = min(workers or os.cpu_count() or 1, pages)
         with Pool(workers) as pool:
-            names = list(tqdm(pool.imap(job, range(pages), chunksize=4), total=pages, desc="synthetic pages",
-                              unit="page"))
-        # Each page has its own writer style, so each page is its own group.
-        (out / "groups.csv").write_text("image,group\n" + "".join(f"{n}.jpg,{n}\n" for n in names))
-    log.info(f"synthetic: {pages} pages of {width}x{height} written to {shown(out_dir)}")
+            results = list(tqdm(pool.imap(job, range(pages), chunksize=4), total=pages, desc="synthetic pages",
+                                unit="page"))
+        # Each page has its own writer, so each page is its own group.
+        (out / "groups.csv").write_text("image,group\n" + "".join(f"{n}.jpg,{n}\n" for n, _ in results))
+        if sheet_dir:
+            with atomic_dir(sheet_dir) as sheet:
+                samples = [sample for _, sample in results if sample is not None]
+                cv2.imwrite(str(sheet / "contact_sheet.png"), contact_sheet(samples))
+    log.info(f"synthetic: {pages} pages of {spec.width}x{spec.height} written to {shown(out_dir)}")
 
 
 def main() -> None:
     argparse.ArgumentParser(description=__doc__.split("\n")[0], epilog="Reads params.yaml: seed, synthetic.").parse_args()
     p = P.load()
     s = p["synthetic"]
-    generate(OUT, p["seed"], s["pages"], s["width"], s["height"], tuple(s["lines"]), s["workers"])
+    generate(OUT, p["seed"], s["pages"], page_spec(s), s["workers"], SHEET, s["contact_sheet"])
 
 
 if __name__ == "__main__":

@@ -48,15 +48,27 @@ def project_files() -> list[str]:
     return [f for f in listed if f and (ROOT / f).is_file() and not f.startswith(("metrics/", "dvc.lock"))]
 
 
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
+def copy_project(dst: Path) -> Path:
     """A copy of the project's source files (no data, models, lock or metrics), with tiny params."""
-    dst = tmp_path / "project"
     for f in project_files():
         (dst / f).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / f, dst / f)
     write_params(dst, TINY)
     return dst
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    return copy_project(tmp_path / "project")
+
+
+@pytest.fixture(scope="session")
+def trained_project(tmp_path_factory) -> Path:
+    """A tiny project with data split and a model trained (shared by tests that only read it)."""
+    p = copy_project(tmp_path_factory.mktemp("trained") / "project")
+    make_split(p)
+    stage(p, "train")
+    return p
 
 
 @pytest.fixture
@@ -68,5 +80,13 @@ def git_project(project: Path) -> Path:
     return project
 
 
-def stage(project: Path, name: str, check: bool = True) -> subprocess.CompletedProcess:
-    return run([sys.executable, "-m", f"stages.{name}"], project, check=check)
+def stage(project: Path, name: str, *args: str, check: bool = True, env: dict | None = None
+          ) -> subprocess.CompletedProcess:
+    return run([sys.executable, "-m", f"stages.{name}", *args], project, check=check, env=env)
+
+
+def make_split(project: Path) -> None:
+    """The tiny synthetic data, indexed and split, as `dvc repro split` would make it."""
+    stage(project, "synthetic")
+    stage(project, "source", "synthetic")
+    stage(project, "split")

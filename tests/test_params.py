@@ -19,6 +19,12 @@ from stages.common import UserError
     ({"data": {"sources": ["synth"]}}, "data.sources: unknown source 'synth'; choose from: synthetic"),
     ({"synthetic": {"lines": [4, 2]}}, "synthetic.lines: expected [low, high]"),
     ({"seed": -1}, "seed: must be >= 0"),
+    ({"custom": {"format": "xml"}}, "custom.format: expected one of auto, yolo, voc, coco; got 'xml'"),
+    ({"custom": {"classes": {"hw": "text"}}}, "custom.classes: expected a mapping of annotated class names to"),
+    ({"iam": {"downscale": 2}}, "iam.downscale: expected a number in (0, 1]; got 2"),
+    ({"iam": {"base_url": "fki.tic.heia-fr.ch"}}, "iam.base_url: expected an http(s) URL"),
+    ({"synthetic": {"hands": ["comic-sans"]}}, "synthetic.hands: unknown name 'comic-sans'; choose from:"),
+    ({"synthetic": {"layouts": {"iam_form": 0, "notebook": 0, "letter": 0, "form_fill": 0}}}, "synthetic.layouts: weights must be numbers >= 0, not all 0"),
 ])
 def test_bad_value_is_one_line_naming_key_and_line(project, overrides, expected):
     write_params(project, overrides)

@@ -5,7 +5,7 @@ import csv
 
 import yaml
 
-from conftest import stage
+from conftest import make_split, stage
 from stages.split import assign
 
 
@@ -22,8 +22,7 @@ def test_groups_never_straddle_splits_and_ratios_hold():
 
 
 def test_split_stage_writes_ultralytics_layout(project):
-    stage(project, "synthetic")
-    stage(project, "split")
+    make_split(project)
     out = project / "data" / "split"
     dataset = yaml.safe_load((out / "dataset.yaml").read_text())
     assert dataset == {"train": "images/train", "val": "images/val", "test": "images/test", "names": {0: "handwriting"}}
@@ -38,7 +37,25 @@ def test_split_stage_writes_ultralytics_layout(project):
 
 
 def test_missing_source_is_a_clear_error(project):
-    result = stage(project, "split", check=False)
+    result = stage(project, "source", "synthetic", check=False)
     assert result.returncode == 2
     assert "data/sources/synthetic/groups.csv: missing; run the stage that produces this source" in result.stderr
+    result = stage(project, "split", check=False)
+    assert result.returncode == 2 and "data/selected/synthetic.csv: missing" in result.stderr
     assert not (project / "data" / "split").exists()
+
+
+def test_source_index_rejects_a_bad_label_naming_file_and_line(project):
+    stage(project, "synthetic")
+    label = project / "data/sources/synthetic/labels/syn000003.txt"
+    label.write_text(label.read_text() + "1 0.5 0.5 0.2\n")
+    result = stage(project, "source", "synthetic", check=False)
+    assert result.returncode == 2
+    line = len(label.read_text().splitlines())
+    assert f"data/sources/synthetic/labels/syn000003.txt:{line}: expected `0 cx cy w h`" in result.stderr
+    assert not (project / "data/selected/synthetic.csv").exists()
+
+
+def test_unselected_source_is_refused(project):
+    result = stage(project, "source", "iam", check=False)
+    assert result.returncode == 2 and "'iam' is not selected" in result.stderr

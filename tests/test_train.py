@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import stage, write_params
+from conftest import make_split, stage, write_params
 
 
 def md5(path):
@@ -15,8 +15,7 @@ def md5(path):
 
 @pytest.mark.slow
 def test_training_twice_gives_identical_model_bytes(project):
-    stage(project, "synthetic")
-    stage(project, "split")
+    make_split(project)
     stage(project, "train")
     model = project / "models" / "detector" / "best.pt"
     first = {p: md5(p) for p in [model, *sorted((project / "reports" / "train").rglob("*.*"))]}
@@ -41,8 +40,7 @@ def test_training_twice_gives_identical_model_bytes(project):
 
 @pytest.mark.slow
 def test_gpu_profile_without_cuda_is_a_clear_error(project):
-    stage(project, "synthetic")
-    stage(project, "split")
+    make_split(project)
     (project / "models" / "pretrained" / "yolov8n.pt").write_bytes(b"placeholder")
     write_params(project, {"train": {"profile": "rtx3050"}})
     result = stage(project, "train", check=False)
@@ -53,8 +51,7 @@ def test_gpu_profile_without_cuda_is_a_clear_error(project):
 
 @pytest.mark.slow
 def test_missing_pretrained_weights_say_where_to_put_them(project):
-    stage(project, "synthetic")
-    stage(project, "split")
+    make_split(project)
     write_params(project, {"profiles": {"cpu": {"model": "yolov8n.pt"}}})
     result = stage(project, "train", check=False)
     assert result.returncode == 2

@@ -1,0 +1,213 @@
+"""Page layouts: the printed parts of a page (never labelled) and the slots where handwriting goes.
+
+Each layout draws its print on a grey PIL page and returns slots; a slot becomes one handwritten line, so one box.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import importlib
+import matplotlib
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from stages.choices import LAYOUTS
+from stages.choices import PRINT_FONTS as PRINT_FONT_NAMES
+from stages.handwriting import words_from
+
+MPL_FONTS = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+PRINT_FONTS = {  # name → (package or None for matplotlib's fonts, file)
+    "dejavu-serif": (None, "DejaVuSerif.ttf"), "dejavu-serif-bold": (None, "DejaVuSerif-Bold.ttf"),
+    "dejavu-sans": (None, "DejaVuSans.ttf"), "dejavu-sans-bold": (None, "DejaVuSans-Bold.ttf"),
+    "dejavu-mono": (None, "DejaVuSansMono.ttf"), "stix": (None, "STIXGeneral.ttf"),
+    "stix-bold": (None, "STIXGeneralBol.ttf"), "pt-serif": ("fontpkg_pt_serif", "PT_Serif-Web-Regular.ttf"),
+    "pt-serif-bold": ("fontpkg_pt_serif", "PT_Serif-Web-Bold.ttf"),
+    "merriweather": ("fontpkg_merriweather", "Merriweather[opsz,wdth,wght].ttf"),
+    "open-sans": ("fontpkg_open_sans", "OpenSans[wdth,wght].ttf"),
+    "eb-garamond": ("fontpkg_eb_garamond", "EBGaramond[wght].ttf"),
+}
+assert set(PRINT_FONTS) == set(PRINT_FONT_NAMES), "stages/choices.py and PRINT_FONTS must name the same fonts"
+
+
+@dataclass(frozen=True)
+class Slot:
+    x0: float        # where the handwriting starts
+    baseline: float
+    x_max: float     # where it must stop
+    size: float      # letter size in pixels
+    words: int       # at most this many words
+
+
+@lru_cache(maxsize=256)
+def font(name: str, size: int) -> ImageFont.FreeTypeFont:
+    package, file = PRINT_FONTS[name]
+    folder = MPL_FONTS if package is None else Path(importlib.import_module(package).__file__).parent / "files"
+    return ImageFont.truetype(str(folder / file), max(6, size))
+
+
+@lru_cache(maxsize=65536)
+def _length(f: ImageFont.FreeTypeFont, word: str) -> float:
+    return f.getlength(word)
+
+
+class Printer:
+    """Draws printed text and rules on a page with the page's fonts."""
+
+    def __init__(self, page: Image.Image, rng: np.random.Generator, fonts: list[str]):
+        self.draw, self.rng, self.fonts = ImageDraw.Draw(page), rng, fonts
+        self.w, self.h = page.size
+
+    def pick(self) -> str:
+        return self.fonts[self.rng.integers(len(self.fonts))]
+
+    def text(self, xy: tuple[float, float], text: str, size: float, name: str | None = None, bold: bool = False):
+        self.draw.text(xy, text, fill=int(self.rng.integers(0, 60)), font=font(name or self.pick(), int(size)),
+                       stroke_width=int(bold), stroke_fill=int(self.rng.integers(0, 60)) if bold else None)
+
+    def paragraph(self, x: float, y: float, x_max: float, lines: int, size: float, name: str | None = None) -> float:
+        """Typeset lines of real text between x and x_max; return the y below them."""
+        name, bold = name or self.pick(), self.rng.random() < 0.25
+        f, words = font(name, int(size)), words_from(self.rng, lines * 20)
+        space = f.getlength(" ")
+        for _ in range(lines):
+            line, width = [], -space
+            while words and width + space + _length(f, words[0]) <= x_max - x:
+                width += space + _length(f, words[0])
+                line.append(words.pop(0))
+            line = " ".join(line)
+            self.text((x, y), line, size, name, bold)
+            y += size * self.rng.uniform(1.25, 1.6)
+        return y
+
+    def rule(self, y: float, x0: float = 0.0, x1: float | None = None, grey: int | None = None) -> None:
+        grey = int(self.rng.integers(0, 120)) if grey is None else grey
+        self.draw.line([(x0, y), (self.w if x1 is None else x1, y)], fill=grey, width=max(1, self.w // 500))
+
+
+def iam_form(p: Printer, lines: tuple[int, int]) -> list[Slot]:
+    """IAM-like: header, rule, printed prompt, rule, 5-11 handwritten lines, sometimes the footer."""
+    u, m = p.h / 100, p.w * p.rng.uniform(0.06, 0.12)
+    y = u * p.rng.uniform(3, 7)
+    p.text((m, y), "Sentence Database", u * p.rng.uniform(2, 3), "dejavu-sans-bold")
+    p.text((p.w * 0.7, y), f"{chr(65 + p.rng.integers(26))}{p.rng.integers(1, 99):02d}-{p.rng.integers(999):03d}",
+           u * 2.2)
+    y += u * 5
+    p.rule(y, m / 2, p.w - m / 2)
+    y = p.paragraph(m, y + u * 2, p.w - m, int(p.rng.integers(2, 7)), u * p.rng.uniform(1.6, 2.8)) + u * 2
+    p.rule(y, m / 2, p.w - m / 2)
+    footer = p.h - u * p.rng.uniform(6, 10) if p.rng.random() < 0.5 else p.h - u
+    if footer < p.h - u:
+        p.rule(footer, m / 2, p.w - m / 2)
+        p.text((m, footer + u), "Name:", u * 1.8, "dejavu-sans")
+    n = int(p.rng.integers(lines[0], lines[1] + 1))
+    top = y + u * 3
+    pitch = min((footer - u * 2 - top) / n, u * p.rng.uniform(4.5, 8))
+    size = pitch * p.rng.uniform(0.42, 0.6)
+    return [Slot(m * p.rng.uniform(0.5, 1.3), top + pitch * (i + 0.7), p.w - m * p.rng.uniform(0.4, 1.2), size, 30)
+            for i in range(n)]
+
+
+def notebook(p: Printer, lines: tuple[int, int]) -> list[Slot]:
+    """Lined paper with a margin rule; handwriting sits on the printed lines, some left empty."""
+    u = p.h / 100
+    pitch = u * p.rng.uniform(4, 6.5)
+    margin = p.w * p.rng.uniform(0.08, 0.16)
+    y0 = u * p.rng.uniform(8, 14)
+    grey = int(p.rng.integers(140, 200))
+    rules = np.arange(y0, p.h - u * 4, pitch)
+    for y in rules:
+        p.rule(float(y), grey=grey)
+    p.draw.line([(margin, 0), (margin, p.h)], fill=int(p.rng.integers(100, 180)), width=max(1, p.w // 400))
+    if p.rng.random() < 0.5:
+        p.text((p.w - u * 8, p.h - u * 3.5), str(p.rng.integers(1, 200)), u * 1.8)
+    start = int(p.rng.integers(0, 3))
+    n = min(int(p.rng.integers(lines[0], lines[1] + 1)), len(rules) - start)
+    size = pitch * p.rng.uniform(0.35, 0.5)
+    return [Slot(margin + u * p.rng.uniform(0.5, 2), float(rules[start + i]) - u * 0.4,
+                 p.w - u * p.rng.uniform(2, 12), size, 30) for i in range(n) if p.rng.random() > 0.1]
+
+
+def letter(p: Printer, lines: tuple[int, int]) -> list[Slot]:
+    """Printed letterhead and footer; handwritten date, greeting, body and closing."""
+    u, m = p.h / 100, p.w * p.rng.uniform(0.08, 0.14)
+    y = u * p.rng.uniform(3, 6)
+    p.text((m, y), " ".join(w.capitalize() for w in words_from(p.rng, 3)), u * p.rng.uniform(2.5, 3.5), bold=True)
+    y = p.paragraph(m, y + u * 4.5, p.w * 0.6, int(p.rng.integers(1, 4)), u * 1.4) + u
+    p.rule(y, m, p.w - m)
+    p.text((m, p.h - u * 4), " ".join(words_from(p.rng, 8)), u * 1.3)
+    size = u * p.rng.uniform(1.8, 2.6)
+    pitch = size * p.rng.uniform(2.1, 2.7)
+    y += u * 4
+    slots = [Slot(p.w * 0.6, y, p.w - m, size, 3), Slot(m, y + pitch * 1.5, p.w - m, size, 2)]
+    y += pitch * 2.7
+    for i in range(int(p.rng.integers(lines[0], lines[1] + 1))):
+        if y + pitch > p.h - u * 8:
+            break
+        slots.append(Slot(m + (u * 3 if i == 0 else 0), y, p.w - m * p.rng.uniform(0.6, 1.2), size, 30))
+        y += pitch
+    if y + pitch < p.h - u * 6:
+        slots.append(Slot(m + p.w * 0.3, y + pitch * 0.5, p.w - m, size, 3))
+    return slots
+
+
+def form_fill(p: Printer, lines: tuple[int, int]) -> list[Slot]:
+    """A printed form: title, labelled fields with rules, a grid table; handwriting fills fields and cells."""
+    u, m = p.h / 100, p.w * p.rng.uniform(0.06, 0.1)
+    y = u * p.rng.uniform(3, 6)
+    p.text((m, y), " ".join(w.upper() for w in words_from(p.rng, 2)), u * p.rng.uniform(2.5, 3.5), bold=True)
+    y = p.paragraph(m, y + u * 5, p.w - m, int(p.rng.integers(1, 3)), u * 1.5) + u * 5
+    size, slots = u * p.rng.uniform(1.6, 2.4), []
+    for label in ("Name:", "Address:", "City:", "Date:", "Signature:", "Phone:", "Remarks:")[: int(p.rng.integers(3, 8))]:
+        p.text((m, y - u * 2), label, u * 1.7)
+        x = m + p.draw.textlength(label, font=font("dejavu-sans", int(u * 1.7))) + u * 2
+        p.rule(y + size * 0.8, x, p.w - m, grey=int(p.rng.integers(0, 120)))  # below most descenders
+        if p.rng.random() < 0.85:
+            slots.append(Slot(x + u, y, p.w - m, size, int(p.rng.integers(1, 6))))
+        y += u * p.rng.uniform(5, 7)
+    cols, row_h = int(p.rng.integers(2, 5)), u * p.rng.uniform(5, 7)
+    xs = np.linspace(m, p.w - m, cols + 1)
+    for r in range(int(p.rng.integers(2, 6))):
+        top = y + r * row_h
+        if top + row_h > p.h - u * 3:
+            break
+        p.rule(top, m, p.w - m, grey=60)
+        for c in range(cols):
+            if r == 0:
+                p.text((xs[c] + u, top + u), words_from(p.rng, 1)[0].capitalize(), u * 1.6, bold=True)
+            elif p.rng.random() < 0.7:
+                slots.append(Slot(xs[c] + u, top + row_h * 0.62, xs[c + 1] - u, min(size, row_h * 0.3), 3))
+    for x in xs:
+        p.draw.line([(x, y), (x, min(top + row_h, p.h - u * 3))], fill=60, width=1)
+    return slots
+
+
+def margin_notes(p: Printer, lines: tuple[int, int]) -> list[Slot]:
+    """A dense printed page with handwritten notes in the wide margin and between paragraphs."""
+    u = p.h / 100
+    left = p.rng.random() < 0.5
+    margin = p.w * p.rng.uniform(0.22, 0.3)
+    x0, x1 = (margin, p.w - u * 4) if left else (u * 4, p.w - margin)
+    y, size, slots = u * 4, u * p.rng.uniform(1.4, 2.2), []
+    while y < p.h - u * 15:
+        y = p.paragraph(x0, y, x1, int(p.rng.integers(3, 8)), u * p.rng.uniform(1.3, 1.9)) + u * 2.5
+        if p.rng.random() < 0.3:
+            slots.append(Slot(x0 + u * 2, y + u * 1.5, x1, size * 1.2, 12))
+            y += u * 5
+    note_x = (u * 2, margin - u * 2) if left else (p.w - margin + u * 2, p.w - u * 2)
+    ny = u * p.rng.uniform(5, 20)
+    for _ in range(int(p.rng.integers(2, 8))):
+        if ny > p.h - u * 5:
+            break
+        slots.append(Slot(note_x[0], ny, note_x[1], size, 4))
+        ny += size * p.rng.uniform(2.4, 6)
+    return slots
+
+
+assert all(callable(globals().get(name)) for name in LAYOUTS), "every layout in stages/choices.py needs a function"
+
+
+def draw_layout(name: str, page: Image.Image, rng: np.random.Generator, fonts: list[str],
+                lines: tuple[int, int]) -> list[Slot]:
+    return globals()[name](Printer(page, rng, fonts), lines)

@@ -1,0 +1,180 @@
+"""Tool `predict`: find handwritten lines in your page images with best.pt or best.onnx (not a DVC stage).
+
+Writes into --out: annotated/<file>.jpg (boxes in red with scores), json/<file>.json (boxes as xyxy in pixels of
+the image as displayed, i.e. after its EXIF orientation, in reading order, with scores, image size, model and
+settings), crops/<file>/001.png ... with --crops (one per box, for an OCR step) and predictions.csv (one row per
+input file: boxes found and top score, or why it was skipped). <file> is the input's path under --source.
+Grayscale, RGBA, 16-bit and large images are read as 8-bit RGB; the model letterboxes them to a square of --imgsz
+(default: the size the model was trained (.pt) or exported (.onnx) at). Both formats get that same square input
+(Ultralytics' rect=False; its default for .pt pads to a smaller rectangle instead), so they give the same boxes.
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import csv
+import json
+from pathlib import Path
+
+from stages import runtime  # sets the offline Ultralytics settings; import before torch
+from stages.common import UserError, atomic_dir, cli, log, shown
+from stages.images import UnreadableImage, read_displayed_rgb
+
+START_DIR = Path.cwd()  # cli() moves to the project root; paths on the command line are the user's
+FORMATS = {".pt": "pt", ".onnx": "onnx"}
+PDF_SKIP = ("PDF: no PDF renderer (pypdfium2 or PyMuPDF) is installed; convert the pages to images first, "
+            "e.g. `pdftoppm -r 200 -png FILE.pdf page`")
+CSV_COLUMNS = ("file", "status", "width", "height", "boxes", "max_score", "reason")
+
+
+def model_imgsz(model, path: Path, fmt: str, asked: int | None) -> int | list[int]:
+    """The requested size, else the model's training (.pt) or export (.onnx) size."""
+    if fmt == "pt":
+        size = (getattr(model, "ckpt", None) or {}).get("train_args", {}).get("imgsz")
+    else:
+        import onnx
+
+        graph = onnx.load(str(path), load_external_data=False)
+        meta = {p.key: p.value for p in graph.metadata_props}
+        size = ast.literal_eval(meta["imgsz"]) if "imgsz" in meta else None
+        dims = [d.dim_value or None for d in graph.graph.input[0].type.tensor_type.shape.dim][2:]
+        if asked and all(dims) and dims != [asked, asked]:
+            raise UserError(f"{shown(path)}: exported with a fixed {dims[0]}x{dims[1]} input, so --imgsz {asked} "
+                            f"cannot work; leave --imgsz out, or export the model again at that size")
+    if asked:
+        return asked
+    if size is None:
+        raise UserError(f"{shown(path)}: the model records no training image size; pass --imgsz")
+    return size[0] if isinstance(size, (list, tuple)) and len(set(size)) == 1 else size
+
+
+def load_model(path: Path):
+    from ultralytics import YOLO
+
+    try:
+        model = YOLO(str(path), task="detect")
+        if path.suffix == ".onnx":
+            import onnx
+
+            onnx.checker.check_model(str(path))
+    except Exception as err:  # noqa: BLE001 (torch, pickle and onnx each raise their own types for a broken file)
+        reason = str(err).strip().split("\n")[0][:200] or type(err).__name__
+        raise UserError(f"{shown(path)}: cannot load the model ({reason}); use models/detector/best.pt or "
+                        f"best.onnx from `dvc repro`") from None
+    return model
+
+
+def input_files(source: Path) -> list[Path]:
+    if source.is_file():
+        return [source]
+    if not source.is_dir():
+        raise UserError(f"--source {shown(source)}: not found; pass a folder of page images or one image")
+    files = sorted(p for p in source.rglob("*") if p.is_file()
+                   and not any(part.startswith(".") for part in p.relative_to(source).parts))
+    if not files:
+        raise UserError(f"--source {shown(source)}: the folder has no files; put page images in it")
+    return files
+
+
+def check_out(out: Path, source: Path) -> None:
+    if out.exists() and (not out.is_dir() or any(out.iterdir()) and not (out / "predictions.csv").is_file()):
+        raise UserError(f"--out {shown(out)}: exists and is not an earlier predict output; choose a new folder")
+    if source.is_dir() and out.resolve().is_relative_to(source.resolve()):
+        raise UserError(f"--out {shown(out)}: is inside --source; choose a folder outside it")
+
+
+def draw(bgr, boxes: list[dict]):
+    import cv2
+
+    thick = max(1, round(max(bgr.shape[:2]) / 1000))
+    for box in boxes:
+        x0, y0, x1, y1 = (round(v) for v in box["xyxy"])
+        cv2.rectangle(bgr, (x0, y0), (x1, y1), (0, 0, 220), thick)
+        cv2.putText(bgr, f"{box['score']:.2f}", (x0, max(0, y0 - 3 * thick)), cv2.FONT_HERSHEY_SIMPLEX,
+                    0.4 * thick, (0, 0, 220), thick)
+    return bgr
+
+
+def predict_one(model, path: Path, rel: str, out: Path, settings: dict, crops: bool) -> dict:
+    """Predict one file and write its outputs; the row of predictions.csv."""
+    import cv2
+    import numpy as np
+
+    if path.suffix.lower() == ".pdf":
+        return {"file": rel, "status": "skipped", "reason": PDF_SKIP}
+    try:
+        rgb, orientation = read_displayed_rgb(path)
+    except UnreadableImage as err:
+        return {"file": rel, "status": "skipped", "reason": str(err)}
+    h, w = rgb.shape[:2]
+    bgr = np.ascontiguousarray(rgb[:, :, ::-1])
+    result = model.predict(bgr, imgsz=settings["imgsz"], conf=settings["conf"], iou=settings["iou"],
+                           device=settings["device"], rect=False, verbose=False)[0]
+    found = sorted(zip(result.boxes.xyxy.tolist(), result.boxes.conf.tolist()), key=lambda b: (b[0][1], b[0][0]))
+    boxes = [{"xyxy": [round(v, 2) for v in xyxy], "score": round(score, 4)} for xyxy, score in found]
+    for number, box in enumerate(boxes, start=1) if crops else ():
+        x0, y0, x1, y1 = box["xyxy"]
+        crop = Path("crops") / rel / f"{number:03d}.png"
+        (out / crop).parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(out / crop), bgr[int(y0):int(np.ceil(y1)), int(x0):int(np.ceil(x1))])
+        box["crop"] = crop.as_posix()
+    for folder in ("annotated", "json"):
+        (out / folder / rel).parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(out / "annotated" / f"{rel}.jpg"), draw(bgr.copy(), boxes), [cv2.IMWRITE_JPEG_QUALITY, 90])
+    record = {"file": rel, "width": w, "height": h, "exif_orientation": orientation, "boxes": boxes, **settings,
+              "coordinates": "xyxy pixels of the image as displayed (EXIF orientation applied), origin top-left"}
+    (out / "json" / f"{rel}.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    return {"file": rel, "status": "ok", "width": w, "height": h, "boxes": len(boxes),
+            "max_score": max((b["score"] for b in boxes), default=""), "reason": ""}
+
+
+def predict(model_path: Path, source: Path, out_dir: Path, imgsz: int | None = None, conf: float = 0.25,
+            iou: float = 0.7, crops: bool = False, device: str | None = None) -> list[dict]:
+    """Predict every file under `source` into out_dir (replaced whole on success); the rows of predictions.csv."""
+    from tqdm import tqdm
+
+    if model_path.suffix.lower() not in FORMATS:
+        raise UserError(f"--model {shown(model_path)}: expected a .pt or .onnx file")
+    if not model_path.is_file():
+        raise UserError(f"--model {shown(model_path)}: not found; run `dvc repro` to build models/detector/best.pt "
+                        f"and best.onnx, or pass the path of one")
+    if not 0 < conf <= 1 or not 0 < iou <= 1 or imgsz is not None and imgsz < 32:
+        raise UserError(f"expected 0 < --conf <= 1, 0 < --iou <= 1 and --imgsz >= 32; got {conf}, {iou}, {imgsz}")
+    files = input_files(source)
+    check_out(out_dir, source)
+    runtime.setup()
+    model, fmt = load_model(model_path), FORMATS[model_path.suffix.lower()]
+    settings = {"model": shown(model_path), "model_format": fmt, "imgsz": model_imgsz(model, model_path, fmt, imgsz),
+                "conf": conf, "iou": iou, "device": device}
+    rows = []
+    with atomic_dir(out_dir) as out:
+        for path in tqdm(files, desc="predict", unit="file"):
+            rel = path.name if path == source else path.relative_to(source).as_posix()
+            rows.append(predict_one(model, path, rel, out, settings, crops))
+        with (out / "predictions.csv").open("w", newline="") as f:
+            writer = csv.DictWriter(f, CSV_COLUMNS, restval="", lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0], epilog=__doc__.split("\n", 2)[2])
+    parser.add_argument("--model", type=Path, default=Path("models/detector/best.pt"), help="a .pt or .onnx model")
+    parser.add_argument("--source", type=Path, required=True, help="an image, or a folder searched recursively")
+    parser.add_argument("--out", type=Path, required=True, help="output folder (new, or an earlier predict output)")
+    parser.add_argument("--imgsz", type=int, help="inference size (default: the model's training/export size)")
+    parser.add_argument("--conf", type=float, default=0.25, help="lowest score kept (default 0.25)")
+    parser.add_argument("--iou", type=float, default=0.7, help="NMS IoU threshold (default 0.7)")
+    parser.add_argument("--crops", action="store_true", help="also save one PNG crop per box")
+    parser.add_argument("--device", help="torch device, e.g. cpu or 0 (default: the first GPU if any, else cpu)")
+    args = parser.parse_args()
+    model, source, out = (START_DIR / p for p in (args.model, args.source, args.out))
+    rows = predict(model, source, out, args.imgsz, args.conf, args.iou, args.crops, args.device)
+    done = [r for r in rows if r["status"] == "ok"]
+    log.info(f"predict: {len(done)} images, {sum(r['boxes'] for r in done)} boxes, {len(rows) - len(done)} files "
+             f"skipped; see {shown(out / 'predictions.csv')}")
+
+
+if __name__ == "__main__":
+    cli(main)

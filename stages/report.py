@@ -1,0 +1,76 @@
+"""A self-contained HTML report of an evaluation: everything inline (charts as SVG, images as data URIs), so it
+renders from a file with no network: metrics table, PR curve, training curves, confusion matrix, worst images.
+"""
+from __future__ import annotations
+
+import base64
+import html
+from pathlib import Path
+
+CSS = """body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}
+table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 10px;text-align:right}
+th{background:#f3f3f3}figure{display:inline-block;margin:0 1em 1em 0;vertical-align:top}
+figcaption{font-size:90%;color:#555}img{max-width:520px;border:1px solid #ddd}svg{background:#fff}
+.legend span{margin-right:1em}"""
+COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e")
+
+
+def svg_chart(series: dict[str, list[tuple[float, float]]], x_label: str, y_label: str,
+              x_range: tuple[float, float] | None = None, y_range: tuple[float, float] | None = None) -> str:
+    """A line chart as inline SVG: one polyline per named series of (x, y) points."""
+    w, h, pad = 480, 300, 44
+    points = [pt for s in series.values() for pt in s] or [(0.0, 0.0), (1.0, 1.0)]
+    x0, x1 = x_range or (min(p[0] for p in points), max(p[0] for p in points))
+    y0, y1 = y_range or (min(p[1] for p in points), max(p[1] for p in points))
+    x1, y1 = (x1 if x1 > x0 else x0 + 1), (y1 if y1 > y0 else y0 + 1)
+
+    def sx(x: float) -> float:
+        return pad + (x - x0) / (x1 - x0) * (w - 2 * pad)
+
+    def sy(y: float) -> float:
+        return h - pad - (y - y0) / (y1 - y0) * (h - 2 * pad)
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" role="img">',
+             f'<rect x="{pad}" y="{pad}" width="{w - 2 * pad}" height="{h - 2 * pad}" fill="none" stroke="#999"/>']
+    for i in range(5):
+        fx, fy = x0 + (x1 - x0) * i / 4, y0 + (y1 - y0) * i / 4
+        parts.append(f'<text x="{sx(fx):.1f}" y="{h - pad + 16}" font-size="11" text-anchor="middle">{fx:.3g}</text>')
+        parts.append(f'<text x="{pad - 6}" y="{sy(fy) + 4:.1f}" font-size="11" text-anchor="end">{fy:.3g}</text>')
+    parts.append(f'<text x="{w / 2}" y="{h - 6}" font-size="12" text-anchor="middle">{html.escape(x_label)}</text>')
+    parts.append(f'<text x="12" y="{h / 2}" font-size="12" text-anchor="middle" '
+                 f'transform="rotate(-90 12 {h / 2})">{html.escape(y_label)}</text>')
+    legend = []
+    for (name, pts), colour in zip(series.items(), COLOURS):
+        path = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in pts)
+        parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{path}"/>')
+        legend.append(f'<span style="color:{colour}">&#9632; {html.escape(name)}</span>')
+    return "".join(parts) + "</svg>" + f'<div class="legend">{"".join(legend)}</div>'
+
+
+def data_uri(path: Path) -> str:
+    kind = "png" if path.suffix.lower() == ".png" else "jpeg"
+    return f"data:image/{kind};base64," + base64.b64encode(path.read_bytes()).decode()
+
+
+def figure(content: str, caption: str) -> str:
+    return f"<figure>{content}<figcaption>{html.escape(caption)}</figcaption></figure>"
+
+
+def write_report(out: Path, title: str, metrics: dict, pr_curve: list[tuple[float, float]],
+                 training: dict[str, list[tuple[float, float]]] | None, confusion: Path | None,
+                 worst: list[tuple[Path, float]]) -> None:
+    """Write the report to `out` (an .html file)."""
+    rows = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{v}</td></tr>" for k, v in metrics.items())
+    body = [f"<h1>{html.escape(title)}</h1>", "<h2>Metrics</h2>", f"<table>{rows}</table>", "<h2>Curves</h2>",
+            figure(svg_chart({"precision": pr_curve}, "recall", "precision", (0, 1), (0, 1)),
+                   "Precision against recall on the evaluated set")]
+    if training:
+        body.append(figure(svg_chart(training, "epoch", "value"), "Validation metrics by training epoch"))
+    if confusion and confusion.exists():
+        body.append(figure(f'<img alt="confusion matrix" src="{data_uri(confusion)}">', "Confusion matrix"))
+    body.append("<h2>Worst images by F1</h2><p>Predictions in red (with scores), ground truth in green.</p>")
+    body += [figure(f'<img alt="{html.escape(p.name)}" src="{data_uri(p)}">', f"{p.stem}: F1 {f1:.3f}")
+             for p, f1 in worst]
+    page = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+            f"<style>{CSS}</style></head><body>{''.join(body)}</body></html>\n")
+    out.write_text(page)

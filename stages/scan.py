@@ -1,0 +1,51 @@
+"""Scanner and paper artefacts for a grey page, with the handwriting boxes carried through the geometry."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+
+def bleed_through(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Faint mirrored ink of the other side of the sheet."""
+    back = cv2.GaussianBlur(img[:, ::-1], (0, 0), rng.uniform(1.0, 2.5)).astype(np.float32)
+    strength = rng.uniform(0.05, 0.18)
+    paper = float(np.median(img))
+    return img.astype(np.float32) - strength * np.clip(paper - back, 0, None)
+
+
+def lighting(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+    """Additive light field: a tilted gradient, sometimes a soft shadow band along one edge."""
+    h, w = shape
+    xx, yy = np.arange(w, dtype=np.float32)[None, :] / w, np.arange(h, dtype=np.float32)[:, None] / h
+    field = rng.uniform(-25, 5) * xx + rng.uniform(-25, 5) * yy
+    if rng.random() < 0.3:
+        width = rng.uniform(0.03, 0.15)
+        side = int(rng.integers(4))
+        d = [xx, 1 - xx, yy, 1 - yy][side]
+        field = field - rng.uniform(30, 90) * np.exp(-d / width)
+    return field
+
+
+def scan(img: np.ndarray, rng: np.random.Generator, inks: list[np.ndarray], pad: float) -> tuple[np.ndarray, list]:
+    """Return the scanned page and one box (x0, y0, x1, y1) per ink point set, after the same rotation and skew."""
+    h, w = img.shape
+    out = bleed_through(img, rng) if rng.random() < 0.3 else img.astype(np.float32)
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), rng.uniform(-1.5, 1.5), 1.0)
+    m[0, 1] += rng.uniform(-0.015, 0.015)  # skew
+    out = cv2.warpAffine(out, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    out += lighting((h, w), rng)
+    edge = int(rng.integers(0, w // 40 + 1)) if rng.random() < 0.6 else 0
+    out[:, :edge] = out[:, :edge] * rng.uniform(0.1, 0.5)  # dark scanner edge
+    out = cv2.GaussianBlur(out, (0, 0), rng.uniform(0.3, 1.1))
+    out += rng.standard_normal(out.shape, dtype=np.float32) * np.float32(rng.uniform(1, 7))
+    page = np.clip(out, 0, 255).astype(np.uint8)
+    quality = int(rng.integers(40, 95))
+    page = cv2.imdecode(cv2.imencode(".jpg", page, [cv2.IMWRITE_JPEG_QUALITY, quality])[1], cv2.IMREAD_GRAYSCALE)
+    boxes = []
+    for pts in inks:
+        r = pts @ m[:, :2].T + m[:, 2]
+        x0, y0 = np.maximum(r.min(0) - pad, 0)
+        x1, y1 = np.minimum(r.max(0) + 1 + pad, (w, h))
+        if x1 - x0 > 2 and y1 - y0 > 2:
+            boxes.append((float(x0), float(y0), float(x1), float(y1)))
+    return page, boxes
