@@ -23,12 +23,12 @@ BENCH_DIR = ROOT / "runs" / "bench"
 
 
 def generator_pages_per_second(pages: int) -> float:
-    from stages.synthetic import generate
+    from stages.synthetic import generate, page_spec
 
-    s = P.load()["synthetic"]
+    spec = page_spec(P.load()["synthetic"])
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        generate(Path(tmp) / "pages", 0, pages, s["width"], s["height"], tuple(s["lines"]), 0)
+        generate(Path(tmp) / "pages", 0, pages, spec)
         return pages / (time.perf_counter() - start)
 
 

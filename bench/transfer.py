@@ -44,7 +44,7 @@ def make_set(name: str, spec, pages: int, seed: int) -> Path:
     if name == "new-scan":
         degrade(folder / "data" / "images", seed)
     (folder / "dataset.yaml").write_text(
-        "path: data\ntrain: images\nval: images\ntest: images\nnames:\n  0: handwriting\n")
+        "train: data/images\nval: data/images\ntest: data/images\nnames:\n  0: handwriting\n")
     return folder / "dataset.yaml"
 
 
