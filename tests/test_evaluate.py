@@ -9,7 +9,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from conftest import stage
+from conftest import stage, write_params
 from stages.evaluate import image_f1
 
 
@@ -60,3 +60,19 @@ def test_report_renders_in_headless_chromium(trained_project, tmp_path):
     assert non_white.mean() > 0.02, "the page rendered blank"
     # The report's images (inline data URIs) rendered: some area is neither white nor text-dark.
     assert ((img > 60) & (img < 200)).all(axis=2).mean() > 0.004
+
+
+@pytest.mark.slow
+def test_export_fails_and_leaves_no_onnx_when_parity_breaks(trained_project):
+    p = trained_project
+    original = (p / "params.yaml").read_text()
+    onnx_file = p / "models" / "detector" / "best.onnx"
+    onnx_file.unlink(missing_ok=True)
+    try:
+        write_params(p, {"export": {"max_output_diff": 0.0}})
+        result = stage(p, "export", check=False)
+    finally:
+        (p / "params.yaml").write_text(original)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "ONNX parity check failed" in result.stderr and "export.max_output_diff=0.0" in result.stderr
+    assert not onnx_file.exists() and not list(onnx_file.parent.glob(".partial*"))
