@@ -3,10 +3,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
+import torch
 
-from conftest import make_split, stage, write_params
+from conftest import BIN, make_split, stage, write_params
 
 
 def md5(path):
@@ -59,3 +65,32 @@ def test_missing_pretrained_weights_say_where_to_put_them(project):
         "error: models/pretrained/yolov8n.pt: pretrained weights not found; download yolov8n.pt from "
         "https://github.com/ultralytics/assets/releases into models/pretrained/, or set "
         "profiles.cpu.model: yolov8n.yaml in params.yaml to train from scratch")
+
+
+@pytest.mark.slow
+def test_interrupted_training_resumes_to_the_end(project):
+    make_split(project)
+    write_params(project, {"profiles": {"cpu": {"epochs": 6}}})
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    proc = subprocess.Popen([sys.executable, "-m", "stages.train"], cwd=project, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    last = project / "runs" / "train" / "weights" / "last.pt"
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if last.exists():
+            try:
+                if torch.load(last, map_location="cpu", weights_only=False).get("epoch", -1) >= 1:
+                    break
+            except Exception:  # caught while being written
+                pass
+        time.sleep(0.1)
+    assert proc.poll() is None, "training ended before it could be interrupted"
+    proc.send_signal(signal.SIGKILL)  # a power cut: no clean-up at all
+    proc.wait()
+    assert not (project / "models" / "detector" / "best.pt").exists()
+
+    out = stage(project, "train", env={"RESUME": "1"})
+    assert "resuming the interrupted run" in out.stdout
+    metrics = json.loads((project / "metrics" / "train.json").read_text())
+    assert metrics["epochs"] == 6
+    assert (project / "models" / "detector" / "best.pt").exists()
