@@ -20,6 +20,7 @@ import numpy as np
 from stages import params as P
 from stages import runtime
 from stages.common import ROOT, UserError, atomic_dir, cli, log, rounded, shown, write_json
+from stages.images import IMAGE_SUFFIXES
 from stages.report import write_report
 from stages.runfiles import copy_plots
 
@@ -31,7 +32,6 @@ METRICS = ROOT / "metrics" / "eval.json"
 TIMING = ROOT / "metrics" / "timing" / "evaluate.json"
 TRAIN_RESULTS = ROOT / "reports" / "train" / "results.csv"
 WORK = Path("runs/eval")
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 
 
 def validate(model_path: Path, imgsz: int, batch: int, device, conf: float, iou: float, save_dir: Path | None,
