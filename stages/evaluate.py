@@ -32,6 +32,7 @@ METRICS = ROOT / "metrics" / "eval.json"
 TIMING = ROOT / "metrics" / "timing" / "evaluate.json"
 TRAIN_RESULTS = ROOT / "reports" / "train" / "results.csv"
 WORK = Path("runs/eval")
+START_DIR = Path.cwd()  # cli() moves to the project root; paths on the command line are the user's
 
 
 def validate(model_path: Path, imgsz: int, batch: int, device, conf: float, iou: float, save_dir: Path | None,
@@ -171,8 +172,8 @@ def main() -> None:
         write_json(TIMING, {"ms_per_image": rounded(speed, 2), "device": str(P.profile(p)["device"])})
         where = shown(REPORT / "report.html")
     else:
-        model, data = (a.model or MODEL).resolve(), (a.data or DATASET).resolve()
-        out = (a.out or ROOT / "runs" / "evaluate" / data.parent.name).resolve()
+        model, data = (START_DIR / (a.model or MODEL)).resolve(), (START_DIR / (a.data or DATASET)).resolve()
+        out = (START_DIR / (a.out or ROOT / "runs" / "evaluate" / data.parent.name)).resolve()
         metrics, speed = evaluate(model, data, a.split, out, p, imgsz, curves=model == MODEL)
         write_json(out / "metrics.json", {**metrics, "ms_per_image": rounded(speed, 2)})
         where = shown(out / "report.html")
