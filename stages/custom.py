@@ -17,7 +17,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from stages import params as P
-from stages.annotations import FORMATS, Box, Label, detect_format, is_image, pair_key, read_labels
+from stages.annotations import Box, Label, detect_format, is_image, pair_key, read_labels
 from stages.common import ROOT, UserError, atomic_dir, cli, log, shown, write_json
 from stages.images import UnreadableImage, displayed_box, displayed_size, open_image, write_displayed
 

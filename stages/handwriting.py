@@ -108,7 +108,7 @@ def _draw_word(canvas: np.ndarray, w: Writer, word: str, x: float, baseline: flo
     if cy1 > cy0 and cx1 > cx0:
         region = canvas[cy0:cy1, cx0:cx1]
         np.maximum(region, patch[cy0 - y0:cy1 - y0, cx0 - x0:cx1 - x0], out=region)
-    return _length(font, word)
+    return text_length(font, word)
 
 
 def draw_line(page: np.ndarray, rng: np.random.Generator, w: Writer, words: list[str], x0: float,
@@ -156,9 +156,10 @@ def _advance(w: Writer, word: str, scale: float) -> float:
     if w.hand.startswith("hershey-"):
         strokes = _hershey_word(w.hand.removeprefix("hershey-"), word)
         return max((float(st[:, 0].max()) for st in strokes), default=0.0) * w.size * scale / HERSHEY_CAP
-    return _length(_ttf(w.hand, max(6, round(w.size * scale * TTF_EM))), word)
+    return text_length(_ttf(w.hand, max(6, round(w.size * scale * TTF_EM))), word)
 
 
 @lru_cache(maxsize=65536)
-def _length(font: ImageFont.FreeTypeFont, word: str) -> float:
+def text_length(font: ImageFont.FreeTypeFont, word: str) -> float:
+    """Advance width of a word in a font, cached: pages measure the same words again and again."""
     return font.getlength(word)

@@ -15,7 +15,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from stages.choices import LAYOUTS
 from stages.choices import PRINT_FONTS as PRINT_FONT_NAMES
-from stages.handwriting import words_from
+from stages.handwriting import text_length, words_from
 
 MPL_FONTS = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 PRINT_FONTS = {  # name → (package or None for matplotlib's fonts, file)
@@ -47,11 +47,6 @@ def font(name: str, size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(str(folder / file), max(6, size))
 
 
-@lru_cache(maxsize=65536)
-def _length(f: ImageFont.FreeTypeFont, word: str) -> float:
-    return f.getlength(word)
-
-
 class Printer:
     """Draws printed text and rules on a page with the page's fonts."""
 
@@ -73,8 +68,8 @@ class Printer:
         space = f.getlength(" ")
         for _ in range(lines):
             line, width = [], -space
-            while words and width + space + _length(f, words[0]) <= x_max - x:
-                width += space + _length(f, words[0])
+            while words and width + space + text_length(f, words[0]) <= x_max - x:
+                width += space + text_length(f, words[0])
                 line.append(words.pop(0))
             line = " ".join(line)
             self.text((x, y), line, size, name, bold)

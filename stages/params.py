@@ -42,23 +42,24 @@ def _int_range(v: Any) -> str | None:
     return None
 
 
+def _unknown_name(names: Any, choices: tuple[str, ...], what: str = "name") -> str | None:
+    bad = [x for x in names if x not in choices]
+    return f"unknown {what} {bad[0]!r}; choose from: {', '.join(choices)}" if bad else None
+
+
 def _sources(v: Any) -> str | None:
     if not isinstance(v, list) or not v:
         return f"expected a non-empty list of sources from: {', '.join(SOURCES)}; got {v!r}"
-    bad = [s for s in v if s not in SOURCES]
-    if bad:
-        return f"unknown source {bad[0]!r}; choose from: {', '.join(SOURCES)}"
-    if len(set(v)) != len(v):
-        return f"lists a source twice: {v!r}"
-    return None
+    if problem := _unknown_name(v, SOURCES, "source"):
+        return problem
+    return f"lists a source twice: {v!r}" if len(set(v)) != len(v) else None
 
 
 def _names(choices: tuple[str, ...]) -> Check:
     def check(v: Any) -> str | None:
         if not isinstance(v, list) or not v:
             return f"expected a non-empty list from: {', '.join(choices)}; got {v!r}"
-        bad = [x for x in v if x not in choices]
-        return f"unknown name {bad[0]!r}; choose from: {', '.join(choices)}" if bad else None
+        return _unknown_name(v, choices)
     return check
 
 
@@ -66,9 +67,8 @@ def _weights(choices: tuple[str, ...]) -> Check:
     def check(v: Any) -> str | None:
         if not isinstance(v, dict) or not v:
             return f"expected a mapping of names from {', '.join(choices)} to weights; got {v!r}"
-        bad = [x for x in v if x not in choices]
-        if bad:
-            return f"unknown name {bad[0]!r}; choose from: {', '.join(choices)}"
+        if problem := _unknown_name(v, choices):
+            return problem
         if any(isinstance(w, bool) or not isinstance(w, (int, float)) or w < 0 for w in v.values()) or not sum(v.values()):
             return f"weights must be numbers >= 0, not all 0; got {v!r}"
         return None
