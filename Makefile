@@ -15,7 +15,7 @@ $(VENV)/.installed: requirements.txt
 setup: $(VENV)/.installed
 
 repro: setup
-	python -m stages.params
+	python -m hwdetect.config.params
 	dvc repro
 
 test: setup

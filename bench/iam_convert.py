@@ -10,19 +10,15 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import sys
 import tarfile
 import tempfile
 import time
 from multiprocessing import Pool
 from pathlib import Path
 
-from stages.common import ROOT
-from stages.iam_archives import DEFAULTS
-from stages.iam_convert import convert
-
-sys.path.insert(0, str(ROOT / "tests"))
-from iam_fixtures import FULL_WIDTH, tgz_bytes, make_form  # noqa: E402  (tests/ is not a package)
+from hwdetect.config import params
+from hwdetect.sources.iam.convert import convert
+from hwdetect.sources.iam.sample import FULL_WIDTH, make_form, tgz_bytes
 
 IAM_FORMS = 1539
 LETTERS = "abcdefghijklmnopr"
@@ -60,8 +56,9 @@ def main() -> None:
     parser.add_argument("--noise", type=float, default=2.0,
                         help="scanner noise sigma in gray levels; 2 gives PNGs of about 4.4 MiB (default: %(default)s)")
     parser.add_argument("--workers", type=int, default=0, help="conversion processes; 0 = all cores (default)")
-    parser.add_argument("--downscale", type=float, default=DEFAULTS["downscale"], help="default: %(default)s")
+    parser.add_argument("--downscale", type=float, help="default: params.yaml iam.downscale")
     args = parser.parse_args()
+    downscale = args.downscale or params.load()["iam"]["downscale"]
     with tempfile.TemporaryDirectory(prefix="iam-bench-") as tmp:
         folder = Path(tmp)
         start = time.perf_counter()
@@ -70,7 +67,7 @@ def main() -> None:
               f"(mean PNG {png_bytes / args.forms / 2**20:.2f} MiB, archives "
               f"{sum(a.stat().st_size for a in archives) / 2**20:.0f} MiB)", flush=True)
         start = time.perf_counter()
-        summary = convert(archives, folder / "iam", args.downscale, args.workers)
+        summary = convert(archives, folder / "iam", downscale, args.workers)
         seconds = time.perf_counter() - start
     rate = summary["forms"]["converted"] / seconds
     print(f"converted {summary['forms']['converted']} forms ({summary['lines']['converted']} lines) in {seconds:.1f} s "

@@ -16,14 +16,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from stages import params as P
-from stages.common import ROOT
+from hwdetect import paths
+from hwdetect.config import params as P
+from hwdetect.paths import ROOT
 
-BENCH_DIR = ROOT / "runs" / "bench"
+BENCH_DIR = paths.RUNS / "bench"
 
 
 def generator_pages_per_second(pages: int) -> float:
-    from stages.synthetic import generate, page_spec
+    from hwdetect.synth.generate import generate, page_spec
 
     spec = page_spec(P.load()["synthetic"])
     with tempfile.TemporaryDirectory() as tmp:
@@ -39,27 +40,32 @@ def epoch_seconds(run_dir: Path) -> float:
     return (times[-1] - times[0]) / (len(times) - 1)
 
 
+def stage_args(p: dict, save_dir: Path) -> tuple[str, dict]:
+    """The model file and Ultralytics arguments the train stage uses, with another run folder."""
+    from hwdetect.training.trainer import ultralytics_args
+
+    return ultralytics_args(p["train"]["profile"], P.profile(p), p["seed"], p["train"]["pretrained_dir"],
+                            paths.DATASET, save_dir)
+
+
 def train_stage_run(epochs: int) -> None:
     """The train stage's own set-up and arguments, in a bench folder."""
-    from stages import runtime
-    from stages.train import ultralytics_args
+    from hwdetect.training import runtime
 
     p = P.load()
     runtime.setup(p["train"]["threads"])
     from ultralytics import YOLO
 
-    model_file, args = ultralytics_args(p, BENCH_DIR / "stage")
+    model_file, args = stage_args(p, BENCH_DIR / "stage")
     YOLO(model_file).train(**{**args, "epochs": epochs, "plots": False})
 
 
 def plain_yolo_run(epochs: int) -> None:
     """`yolo detect train` as a user would type it, with the same arguments and no pipeline set-up."""
-    from stages.train import ultralytics_args
-
-    model_file, args = ultralytics_args(P.load(), BENCH_DIR / "plain")
+    model_file, args = stage_args(P.load(), BENCH_DIR / "plain")
     args = {**args, "epochs": epochs, "plots": False}
     env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "ONEDNN_MAX_CPU_ISA")}
-    env.update(YOLO_OFFLINE="1", YOLO_CONFIG_DIR=str(ROOT / ".ultralytics"))
+    env.update(YOLO_OFFLINE="1", YOLO_CONFIG_DIR=str(paths.ULTRALYTICS_CONFIG))
     yolo = Path(sys.executable).with_name("yolo")
     subprocess.run([str(yolo), "detect", "train", f"model={model_file}", *(f"{k}={v}" for k, v in args.items())],
                    check=True, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
@@ -80,7 +86,7 @@ def main() -> None:
         figures["generator_pages_per_second"] = round(generator_pages_per_second(a.pages), 1)
         print(f"generator: {figures['generator_pages_per_second']} pages/s on {os.cpu_count()} cores")
     if a.only in (None, "train"):
-        if not (ROOT / "data" / "split" / "dataset.yaml").exists():
+        if not paths.DATASET.exists():
             sys.exit("error: data/split/dataset.yaml: missing; run `dvc repro split` first")
         shutil.rmtree(BENCH_DIR, ignore_errors=True)
         subprocess.run([sys.executable, "-m", "bench.speed", "--stage-run", str(a.epochs)], check=True, cwd=ROOT,

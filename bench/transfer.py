@@ -18,15 +18,15 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from stages import params as P
-from stages import runtime
-from stages.common import ROOT
-from stages.evaluate import MODEL, validate
-from stages.synthetic import generate, page_spec
+from hwdetect.config import params as P
+from hwdetect.evaluation.evaluate import validate
+from hwdetect.paths import EVAL_RUN, MODEL, ROOT, RUNS
+from hwdetect.synth.generate import generate, page_spec
+from hwdetect.training import runtime
 
 HELD_OUT_HANDS = ("dancing-script", "kalam-light", "hershey-timesi")
 HELD_OUT_PRINT = ("eb-garamond", "dejavu-serif-bold")
-WORK = ROOT / "runs" / "transfer"
+WORK = RUNS / "transfer"
 
 
 def degrade(folder: Path, seed: int) -> None:
@@ -70,7 +70,7 @@ def main() -> None:
     results = {}
     for i, (name, spec) in enumerate(sets.items()):
         dataset = make_set(name, spec, a.pages, 1_000_000 + i)
-        m = validate(MODEL, prof["imgsz"], prof["batch"], "cpu", 0.001, 0.6, None, dataset)
+        m = validate(MODEL, dataset, "test", prof["imgsz"], prof["batch"], "cpu", 0.001, 0.6, EVAL_RUN, plots=False)
         results[name] = {"mAP50": round(float(m.box.map50), 4), "mAP50-95": round(float(m.box.map), 4)}
         print(json.dumps({"set": name, **results[name]}))
     for name in list(sets)[1:]:

@@ -7,61 +7,19 @@ reports/synthetic/contact_sheet.png (sample pages with their boxes, to look at t
 from __future__ import annotations
 
 import argparse
-import os
-from functools import partial
-from multiprocessing import Pool
-from pathlib import Path
 
-import cv2
-from tqdm import tqdm
-
-from stages import params as P
-from stages.common import ROOT, atomic_dir, cli, log, shown
-from stages.pages import PageSpec, contact_sheet, render_page, yolo_labels
-
-OUT = ROOT / "data" / "sources" / "synthetic"
-SHEET = ROOT / "reports" / "synthetic"
-
-
-def page_spec(s: dict) -> PageSpec:
-    return PageSpec(s["width"], s["height"], tuple(s["lines"]), dict(s["layouts"]), tuple(s["hands"]),
-                    tuple(s["print_fonts"]))
-
-
-def _write_page(index: int, out: Path, seed: int, spec: PageSpec, keep: int):
-    img, boxes = render_page(seed, index, spec)
-    name = f"syn{index:06d}"
-    cv2.imwrite(str(out / "images" / f"{name}.jpg"), img, [cv2.IMWRITE_JPEG_QUALITY, 90])
-    (out / "labels" / f"{name}.txt").write_text(yolo_labels(boxes, spec.width, spec.height))
-    return name, (img, boxes) if index < keep else None
-
-
-def generate(out_dir: Path, seed: int, pages: int, spec: PageSpec, workers: int = 0,
-             sheet_dir: Path | None = None, sheet_pages: int = 0) -> None:
-    """Write `pages` pages into out_dir (replaced whole, or left untouched on error)."""
-    with atomic_dir(out_dir) as out:
-        (out / "images").mkdir()
-        (out / "labels").mkdir()
-        keep = sheet_pages if sheet_dir else 0
-        job = partial(_write_page, out=out, seed=seed, spec=spec, keep=keep)
-        workers = min(workers or os.cpu_count() or 1, pages)
-        with Pool(workers) as pool:
-            results = list(tqdm(pool.imap(job, range(pages), chunksize=4), total=pages, desc="synthetic pages",
-                                unit="page"))
-        # Each page has its own writer, so each page is its own group.
-        (out / "groups.csv").write_text("image,group\n" + "".join(f"{n}.jpg,{n}\n" for n, _ in results))
-        if sheet_dir:
-            with atomic_dir(sheet_dir) as sheet:
-                samples = [sample for _, sample in results if sample is not None]
-                cv2.imwrite(str(sheet / "contact_sheet.png"), contact_sheet(samples))
-    log.info(f"synthetic: {pages} pages of {spec.width}x{spec.height} written to {shown(out_dir)}")
+from hwdetect import paths
+from hwdetect.cli import cli
+from hwdetect.config import params
+from hwdetect.synth.generate import generate, page_spec
 
 
 def main() -> None:
     argparse.ArgumentParser(description=__doc__.split("\n")[0], epilog="Reads params.yaml: seed, synthetic.").parse_args()
-    p = P.load()
+    p = params.load()
     s = p["synthetic"]
-    generate(OUT, p["seed"], s["pages"], page_spec(s), s["workers"], SHEET, s["contact_sheet"])
+    generate(paths.source_dir("synthetic"), p["seed"], s["pages"], page_spec(s), s["workers"],
+             paths.SYNTHETIC_REPORT, s["contact_sheet"])
 
 
 if __name__ == "__main__":

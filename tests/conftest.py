@@ -10,6 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from hwdetect.training import runtime
+
+runtime.configure_environment()  # before any test module imports torch, so the CPU pins apply in-process too
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 TINY = {
@@ -90,3 +93,15 @@ def make_split(project: Path) -> None:
     stage(project, "synthetic")
     stage(project, "source", "synthetic")
     stage(project, "split")
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Tests marked `gpu` need a CUDA GPU: skipped, saying why, where torch sees none."""
+    gpu_items = [item for item in items if "gpu" in item.keywords]
+    if not gpu_items:
+        return
+    import torch
+
+    if not torch.cuda.is_available():
+        for item in gpu_items:
+            item.add_marker(pytest.mark.skip(reason="needs a CUDA GPU; torch sees none on this machine"))

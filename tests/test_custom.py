@@ -10,10 +10,10 @@ import pytest
 from PIL import Image, ImageDraw
 
 from conftest import stage
-from stages import source
-from stages.common import UserError
-from stages.custom import convert, output_name
-from stages.images import ORIENTATION_TAG, displayed_box
+from hwdetect.cli import UserError
+from hwdetect.sources.custom.convert import convert, output_name
+from hwdetect.sources.images import ORIENTATION_TAG, displayed_box
+from hwdetect.sources.index import index
 
 W, H = 200, 100  # stored size of every test page
 
@@ -21,7 +21,7 @@ W, H = 200, 100  # stored size of every test page
 @pytest.fixture(autouse=True)
 def paths_shown_from_tmp(tmp_path, monkeypatch):
     """Messages name files relative to the project root; here the test's folder stands in for it."""
-    monkeypatch.setattr("stages.common.ROOT", tmp_path)
+    monkeypatch.setattr("hwdetect.paths.ROOT", tmp_path)
 
 
 def page(path: Path, size: tuple[int, int] = (W, H), orientation: int | None = None,
@@ -92,8 +92,8 @@ def test_labelimg_yolo_with_classes_txt(tmp_path, monkeypatch):
         "custom/letter1/p1.txt:2: class 'printed' is not in custom.classes; dropped"]
     assert report["classes"] == {"handwriting": {"boxes": 1, "to": "handwriting"}, "printed": {"boxes": 1, "to": None}}
     assert json.loads((out / "report.json").read_text()) == report
-    monkeypatch.setattr(source, "SOURCES_DIR", out.parent)  # the source stage's check of the contract
-    assert [row[:2] + row[4:] for row in source.index("custom")] == [("letter1__p1.jpg", "letter1", 1),
+    # The source stage's check of the contract.
+    assert [row[:2] + row[4:] for row in index(out)] == [("letter1__p1.jpg", "letter1", 1),
                                                                      ("loose.png", "loose", 0)]
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import stage, write_params
-from stages.evaluate import image_f1
+from hwdetect.evaluation.metrics import image_f1
 
 
 def test_image_f1_matches_each_truth_once():

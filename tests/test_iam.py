@@ -11,12 +11,14 @@ import cv2
 import pytest
 import requests
 
-from iam_fixtures import ARCHIVES, FakeIAMSite, archive_members, make_form, tgz_bytes, write_archives
+from hwdetect import paths
+from hwdetect.cli import UserError, cli
+from hwdetect.sources.iam.convert import convert
+from hwdetect.sources.iam.download import credentials, download
+from hwdetect.sources.iam.forms import Skip, parse_form
+from hwdetect.sources.iam.sample import ARCHIVES, archive_members, make_form, tgz_bytes, write_archives
+from iam_fixtures import FakeIAMSite
 from stages import iam_download
-from stages.common import UserError, cli
-from stages.iam_convert import convert
-from stages.iam_download import credentials, download
-from stages.iam_forms import Skip, parse_form
 
 EMAIL, PASSWORD = "writer@example.org", "Pa55-zebra-quokka-7781"
 
@@ -174,9 +176,9 @@ def test_credentials_from_env_or_file(tmp_path, monkeypatch):
 
 def test_stage_error_output_never_shows_the_password(site, tmp_path, monkeypatch, capsys):
     site.password = "another"
-    monkeypatch.setattr(iam_download, "config", lambda: {"base_url": site.url, "archives": ARCHIVES,
-                                                         "archives_dir": str(tmp_path)})
-    monkeypatch.setattr(iam_download, "MANIFEST", tmp_path / "manifest.json")
+    monkeypatch.setattr("hwdetect.config.params.load", lambda: {"iam": {
+        "base_url": site.url, "archives": ARCHIVES, "archives_dir": str(tmp_path)}})
+    monkeypatch.setattr(paths, "IAM_MANIFEST", tmp_path / "manifest.json")
     monkeypatch.setattr("sys.argv", ["iam_download"])
     monkeypatch.setenv("IAM_USERNAME", EMAIL)
     monkeypatch.setenv("IAM_PASSWORD", PASSWORD)

@@ -8,7 +8,8 @@ import json
 import pytest
 
 from conftest import run, write_params
-from iam_fixtures import FakeIAMSite, archive_members, make_form, tgz_bytes
+from hwdetect.sources.iam.sample import archive_members, make_form, tgz_bytes
+from iam_fixtures import FakeIAMSite
 
 EMAIL, PASSWORD = "writer@example.org", "Pa55-e2e-otter-4410"
 

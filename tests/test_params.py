@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from conftest import stage, write_params
-from stages import params as P
-from stages.common import UserError
+from hwdetect.cli import UserError
+from hwdetect.config import params as P
 
 
 @pytest.mark.parametrize("overrides, expected", [
@@ -65,10 +65,20 @@ def test_stage_exits_nonzero_with_one_line_and_writes_nothing(project):
     assert not (project / "data" / "sources" / "synthetic").exists()
 
 
-def test_default_params_are_valid():
-    params = P.load()
-    assert params["train"]["profile"] == "cpu"
-    assert params["profiles"]["rtx3050"] == {"model": "yolov8n.pt", "epochs": 50, "batch": 2, "imgsz": 512,
-                                             "device": 0, "amp": True, "workers": 2, "cache": False, "accumulate": 8}
-    assert params["profiles"]["production"] == {"model": "yolov8n.pt", "epochs": 100, "batch": 4, "imgsz": 640,
-                                                "device": 0, "amp": True, "workers": 4, "accumulate": 4}
+# What the training guide prescribes for each hardware profile: (profile, key, value).
+GUIDE = [
+    ("cpu", "device", "cpu"), ("cpu", "model", "yolov8n.yaml"),  # no GPU and no download on a fresh machine
+    ("rtx3050", "model", "yolov8n.pt"), ("rtx3050", "epochs", 50), ("rtx3050", "imgsz", 512), ("rtx3050", "batch", 2),
+    ("rtx3050", "accumulate", 8), ("rtx3050", "amp", True), ("rtx3050", "device", 0),
+    ("production", "model", "yolov8n.pt"), ("production", "epochs", 100), ("production", "imgsz", 640),
+    ("production", "batch", 4), ("production", "accumulate", 4), ("production", "amp", True),
+]
+
+
+def test_default_params_are_valid_and_cpu_is_the_default():
+    assert P.load()["train"]["profile"] == "cpu"
+
+
+@pytest.mark.parametrize("profile, key, value", GUIDE)
+def test_profiles_follow_the_training_guide(profile, key, value):
+    assert P.load()["profiles"][profile][key] == value

@@ -12,9 +12,9 @@ import pytest
 from PIL import Image, ImageDraw
 
 from conftest import ROOT, run
-from stages import runtime  # before torch and ultralytics
-from stages.images import ORIENTATION_TAG, read_displayed_rgb
-from stages.predict import PDF_SKIP, predict
+from hwdetect.predict import PDF_SKIP, predict
+from hwdetect.sources.images import ORIENTATION_TAG, read_displayed_rgb
+from hwdetect.training import runtime
 
 # .pt and .onnx see the same letterboxed input (rect=False), so they must give the same boxes up to float rounding.
 MAX_COORD_DIFF_PX, MIN_IOU, MAX_SCORE_DIFF = 0.5, 0.99, 1e-3
@@ -23,7 +23,7 @@ MAX_COORD_DIFF_PX, MIN_IOU, MAX_SCORE_DIFF = 0.5, 0.99, 1e-3
 @pytest.fixture(scope="session")
 def models(trained_project, tmp_path_factory) -> Path:
     """The tiny trained best.pt and its ONNX export (imgsz 64), in a folder of their own."""
-    from stages.export import export_onnx
+    from hwdetect.evaluation.export import export_onnx
 
     folder = tmp_path_factory.mktemp("models")
     shutil.copyfile(trained_project / "models" / "detector" / "best.pt", folder / "best.pt")
@@ -84,7 +84,7 @@ def test_image_modes_are_read_as_8bit_rgb_upright(tmp_path):
 @pytest.mark.slow
 def test_cli_writes_boxes_in_original_pixels_for_odd_images(tmp_path, trained_project, models):
     sizes = odd_files(tmp_path / "in", pages(trained_project)[0])
-    result = run([sys.executable, "-m", "stages.predict", "--model", str(models / "best.pt"), "--source",
+    result = run([sys.executable, "-m", "hwdetect.predict", "--model", str(models / "best.pt"), "--source",
                   str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--conf", "0.001", "--crops"], trained_project)
     out = tmp_path / "out"
     assert "predict: 6 images" in result.stdout and "2 files skipped" in result.stdout
@@ -158,7 +158,7 @@ def test_pt_and_onnx_give_the_same_boxes(tmp_path, trained_project, models):
 
 
 def predict_cli(project: Path, *args: str):
-    return run([sys.executable, "-m", "stages.predict", *args], project, check=False)
+    return run([sys.executable, "-m", "hwdetect.predict", *args], project, check=False)
 
 
 def test_bad_arguments_are_one_line_errors_with_exit_code_2(tmp_path):

@@ -6,7 +6,7 @@ import csv
 import yaml
 
 from conftest import make_split, stage
-from stages.split import assign
+from hwdetect.sources.split import assign
 
 
 def test_groups_never_straddle_splits_and_ratios_hold():

@@ -7,10 +7,11 @@ import hashlib
 import numpy as np
 import pytest
 
-from stages import params as P
-from stages.layouts import LAYOUTS
-from stages.pages import render_page, yolo_labels
-from stages.synthetic import generate, page_spec
+from hwdetect.config import params as P
+from hwdetect.config.registry import LAYOUTS
+from hwdetect.files.yolo_labels import format_boxes
+from hwdetect.synth.generate import generate, page_spec
+from hwdetect.synth.pages import render_page
 
 SPEC = dataclasses.replace(page_spec(P.load()["synthetic"]), width=384, height=432)
 
@@ -42,7 +43,7 @@ def test_contact_sheet_is_a_grid_of_pages(tmp_path):
 
 def clean_page(layout: str, index: int):
     """A page without scan artefacts, to see exactly where ink and print are."""
-    import stages.pages as pages
+    import hwdetect.synth.pages as pages
     spec = dataclasses.replace(SPEC, layouts={layout: 1.0})
     real_scan = pages.scan
     try:
@@ -85,6 +86,6 @@ def test_scanned_boxes_follow_the_ink_and_labels_are_normalised():
         assert 0 <= x0 < x1 <= SPEC.width and 0 <= y0 < y1 <= SPEC.height
         inner = img[int(y0):int(np.ceil(y1)), int(x0):int(np.ceil(x1))]
         assert (inner < np.median(img) - 40).mean() > 0.02
-    rows = [r.split() for r in yolo_labels(boxes, SPEC.width, SPEC.height).splitlines()]
+    rows = [r.split() for r in format_boxes(boxes, SPEC.width, SPEC.height).splitlines()]
     assert len(rows) == len(boxes)
     assert all(r[0] == "0" and all(0 < float(v) <= 1 for v in r[1:]) for r in rows)

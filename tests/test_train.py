@@ -45,6 +45,7 @@ def test_training_twice_gives_identical_model_bytes(project):
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA GPU; the error is for machines without")
 def test_gpu_profile_without_cuda_is_a_clear_error(project):
     make_split(project)
     (project / "models" / "pretrained" / "yolov8n.pt").write_bytes(b"placeholder")
@@ -94,3 +95,15 @@ def test_interrupted_training_resumes_to_the_end(project):
     metrics = json.loads((project / "metrics" / "train.json").read_text())
     assert metrics["epochs"] == 6
     assert (project / "models" / "detector" / "best.pt").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.gpu
+def test_gpu_profile_trains_on_cuda(project):
+    make_split(project)
+    write_params(project, {"train": {"profile": "rtx3050"}, "profiles": {"rtx3050": {
+        "model": "yolov8n.yaml", "epochs": 1, "imgsz": 64, "batch": 4, "workers": 0}}})
+    stage(project, "train")
+    metrics = json.loads((project / "metrics" / "train.json").read_text())
+    assert metrics["profile"] == "rtx3050" and metrics["epochs"] == 1 and metrics["nbs"] == 4 * 8
+    assert (project / "models" / "detector" / "best.pt").stat().st_size > 1e6

@@ -12,13 +12,14 @@ import shutil
 import threading
 from pathlib import Path
 
-import torch
+from hwdetect.files.atomic import write_atomic
 
 KEEP_ARGS = ("task", "imgsz", "batch", "epochs", "seed", "nbs", "single_cls", "rect")
 
 
 def canonical_checkpoint(src: Path, dst: Path, extra: dict) -> None:
     """Save the EMA model of an Ultralytics checkpoint with fixed metadata only."""
+    import torch
     from ultralytics import __version__
 
     ckpt = torch.load(src, map_location="cpu", weights_only=False)
@@ -32,10 +33,12 @@ def canonical_checkpoint(src: Path, dst: Path, extra: dict) -> None:
     buffer = io.BytesIO()
     torch.save({"model": model, "train_args": train_args, "epoch": -1, "version": __version__,
                 "pipeline": extra}, buffer)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".{dst.name}.tmp")
-    tmp.write_bytes(buffer.getvalue())
-    tmp.replace(dst)
+    write_atomic(dst, buffer.getvalue())
+
+
+def rounded(metrics: dict[str, float], digits: int = 5) -> dict[str, float]:
+    """Figures rounded for the metrics files, so float noise in the last digits does not change their bytes."""
+    return {k: round(float(v), digits) for k, v in metrics.items()}
 
 
 def results_rows(results_csv: Path) -> list[dict[str, float]]:

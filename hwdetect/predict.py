@@ -1,4 +1,4 @@
-"""Tool `predict`: find handwritten lines in your page images with best.pt or best.onnx (not a DVC stage).
+"""Command `python -m hwdetect.predict`: find handwritten lines in your page images with best.pt or best.onnx.
 
 Writes into --out: annotated/<file>.jpg (boxes in red with scores), json/<file>.json (boxes as xyxy in pixels of
 the image as displayed, i.e. after its EXIF orientation, in reading order, with scores, image size, model and
@@ -16,11 +16,12 @@ import csv
 import json
 from pathlib import Path
 
-from stages import runtime  # sets the offline Ultralytics settings; import before torch
-from stages.common import UserError, atomic_dir, cli, log, shown
-from stages.images import UnreadableImage, read_displayed_rgb
-
-START_DIR = Path.cwd()  # cli() moves to the project root; paths on the command line are the user's
+from hwdetect.cli import UserError, cli, log
+from hwdetect.files.atomic import atomic_dir
+from hwdetect.files.walk import visible_files
+from hwdetect.paths import MODEL, shown
+from hwdetect.sources.images import UnreadableImage, read_displayed_rgb
+from hwdetect.training import runtime
 FORMATS = {".pt": "pt", ".onnx": "onnx"}
 PDF_SKIP = ("PDF: no PDF renderer (pypdfium2 or PyMuPDF) is installed; convert the pages to images first, "
             "e.g. `pdftoppm -r 200 -png FILE.pdf page`")
@@ -69,8 +70,7 @@ def input_files(source: Path) -> list[Path]:
         return [source]
     if not source.is_dir():
         raise UserError(f"--source {shown(source)}: not found; pass a folder of page images or one image")
-    files = sorted(p for p in source.rglob("*") if p.is_file()
-                   and not any(part.startswith(".") for part in p.relative_to(source).parts))
+    files = visible_files(source)
     if not files:
         raise UserError(f"--source {shown(source)}: the folder has no files; put page images in it")
     return files
@@ -160,7 +160,7 @@ def predict(model_path: Path, source: Path, out_dir: Path, imgsz: int | None = N
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0], epilog=__doc__.split("\n", 2)[2])
-    parser.add_argument("--model", type=Path, default=Path("models/detector/best.pt"), help="a .pt or .onnx model")
+    parser.add_argument("--model", type=Path, default=MODEL, help="a .pt or .onnx model (default: the pipeline's best.pt)")
     parser.add_argument("--source", type=Path, required=True, help="an image, or a folder searched recursively")
     parser.add_argument("--out", type=Path, required=True, help="output folder (new, or an earlier predict output)")
     parser.add_argument("--imgsz", type=int, help="inference size (default: the model's training/export size)")
@@ -169,7 +169,7 @@ def main() -> None:
     parser.add_argument("--crops", action="store_true", help="also save one PNG crop per box")
     parser.add_argument("--device", help="torch device, e.g. cpu or 0 (default: the first GPU if any, else cpu)")
     args = parser.parse_args()
-    model, source, out = (START_DIR / p for p in (args.model, args.source, args.out))
+    model, source, out = (p.absolute() for p in (args.model, args.source, args.out))
     rows = predict(model, source, out, args.imgsz, args.conf, args.iou, args.crops, args.device)
     done = [r for r in rows if r["status"] == "ok"]
     log.info(f"predict: {len(done)} images, {sum(r['boxes'] for r in done)} boxes, {len(rows) - len(done)} files "

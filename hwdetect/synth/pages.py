@@ -10,9 +10,9 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from stages.handwriting import draw_line, random_writer, words_from
-from stages.layouts import draw_layout
-from stages.scan import scan
+from hwdetect.synth.handwriting import draw_line, random_writer, words_from
+from hwdetect.synth.layouts import draw_layout
+from hwdetect.synth.scan import scan
 
 
 @dataclass(frozen=True)
@@ -44,13 +44,6 @@ def render_page(seed: int, index: int, spec: PageSpec) -> tuple[np.ndarray, list
         if ink is not None:
             inks.append(ink)
     return scan(img, rng, inks, pad=0.5)
-
-
-def yolo_labels(boxes: list, width: int, height: int) -> str:
-    """Boxes as YOLO label lines: class 0 (handwriting), normalised centre x, centre y, width, height."""
-    rows = [f"0 {(x0 + x1) / 2 / width:.6f} {(y0 + y1) / 2 / height:.6f} {(x1 - x0) / width:.6f} "
-            f"{(y1 - y0) / height:.6f}" for x0, y0, x1, y1 in boxes]
-    return "".join(r + "\n" for r in rows)
 
 
 def contact_sheet(pages: list[tuple[np.ndarray, list]], columns: int = 4, tile_width: int = 320) -> np.ndarray:

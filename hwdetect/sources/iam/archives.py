@@ -1,4 +1,4 @@
-"""The IAM archives: where they live (params `iam`), and how to read them safely.
+"""The IAM archives, read safely.
 
 Every member passes tarfile's "data" filter (`tarfile.data_filter`, what `extractall(filter="data")` applies), so
 an absolute path, a `..`, a link out of the archive or a device file stops the stage with an error naming the
@@ -14,23 +14,13 @@ import zlib
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Iterator
 
-from stages import params as P
-from stages.common import ROOT, UserError, shown
+from hwdetect.cli import UserError
+from hwdetect.paths import shown
 
 GZIP_MAGIC = b"\x1f\x8b"
 CHUNK = 1 << 20
 _NOWHERE = "/iam-archive"  # imaginary extraction folder the data filter checks member paths against
 FIX = "delete it and download it again"
-
-
-def config() -> dict:
-    """params.yaml's `iam` section."""
-    return P.load()["iam"]
-
-
-def archive_paths(cfg: dict) -> list[Path]:
-    folder = ROOT / cfg["archives_dir"]
-    return [folder / name for name in cfg["archives"]]
 
 
 class _HashingReader:

@@ -15,6 +15,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from hwdetect.files.yolo_labels import format_boxes
+
 DARK = 128                # gray levels below this are ink or rule
 RULE_COVER = 0.5          # a ruled line covers at least this fraction of the page width...
 RULE_BAND = 25            # ...within a band of this many rows (full-size pixels), which tolerates skew
@@ -120,12 +122,6 @@ def footer_cut(gray: np.ndarray, below: int) -> tuple[int, str]:
     return min(height, below + max(1, round(FALLBACK_MARGIN * height))), "below last line"
 
 
-def yolo_rows(lines: list[Line], width: int, height: int) -> str:
-    """Class 0 (handwriting), normalised centre x, centre y, width, height, one line per box."""
-    return "".join(f"0 {(x0 + x1) / 2 / width:.6f} {(y0 + y1) / 2 / height:.6f} "
-                   f"{(x1 - x0) / width:.6f} {(y1 - y0) / height:.6f}\n" for x0, y0, x1, y1 in (ln.box for ln in lines))
-
-
 def init_worker() -> None:
     cv2.setNumThreads(1)  # one process per core already; OpenCV's own threads would only compete
 
@@ -150,6 +146,6 @@ def convert_form(form_id: str, png: bytes, xml: bytes, out_dir: str, downscale: 
     out = Path(out_dir)
     if not cv2.imwrite(str(out / "images" / f"{form_id}.jpg"), page, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]):
         raise OSError(f"cannot write {out / 'images' / form_id}.jpg")
-    (out / "labels" / f"{form_id}.txt").write_text(yolo_rows(form.lines, form.width, cut))
+    (out / "labels" / f"{form_id}.txt").write_text(format_boxes((ln.box for ln in form.lines), form.width, cut))
     return {"id": form_id, "writer": form.writer, "lines": len(form.lines), "lines_without_cmp": form.lines_without_cmp,
             "words_without_cmp": form.words_without_cmp, "footer": how, "cut": cut}

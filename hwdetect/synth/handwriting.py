@@ -15,25 +15,17 @@ import numpy as np
 from HersheyFonts import HersheyFonts
 from PIL import Image, ImageDraw, ImageFont
 
-from stages.choices import HANDS
+from hwdetect.config.registry import HERSHEY_HANDS, TTF_HANDS
 
 CORPUS = Path(__file__).with_name("corpus.txt")
 HERSHEY_BASELINE, HERSHEY_CAP = 9.0, 21.0  # font units: baseline y, cap height (cap line at y = -12)
-TTF_HANDS = {  # name → (package, file); all SIL Open Font License
-    "caveat": ("fontpkg_caveat", "Caveat[wght].ttf"),
-    "kalam": ("fontpkg_kalam", "Kalam-Regular.ttf"),
-    "kalam-light": ("fontpkg_kalam", "Kalam-Light.ttf"),
-    "indie-flower": ("fontpkg_indie_flower", "IndieFlower-Regular.ttf"),
-    "dancing-script": ("fontpkg_dancing_script", "DancingScript[wght].ttf"),
-}
-assert set(HANDS) == {h for h in HANDS if h.startswith("hershey-")} | set(TTF_HANDS)
 TTF_EM = 1.6  # TTF font size (em) per unit of writer size, so TTF and Hershey letters come out alike
 INK_THRESHOLD = 64  # alpha (0-255) from which a layer pixel counts as ink for the box
 
 
 @dataclass(frozen=True)
 class Writer:
-    hand: str          # a name from HANDS
+    hand: str          # a name from registry.HANDS
     size: float        # x-height-ish letter size in pixels (Hershey cap height, TTF em / 2)
     slant: float       # horizontal shear per pixel of height (positive leans right)
     pen: int           # stroke width in pixels (Hershey hands)
@@ -89,9 +81,9 @@ def _ttf(name: str, size: int) -> ImageFont.FreeTypeFont:
 def _draw_word(canvas: np.ndarray, w: Writer, word: str, x: float, baseline: float, scale: float,
                rng: np.random.Generator) -> float:
     """Draw one word into the alpha canvas (in place); return its advance width."""
-    if w.hand.startswith("hershey-"):
+    if w.hand in HERSHEY_HANDS:
         s = w.size * scale / HERSHEY_CAP
-        strokes = _hershey_word(w.hand.removeprefix("hershey-"), word)
+        strokes = _hershey_word(HERSHEY_HANDS[w.hand], word)
         for st in strokes:
             p = st * s + (x, baseline) + rng.normal(0, 0.25, st.shape).astype(np.float32)
             cv2.polylines(canvas, [np.round(p * 4).astype(np.int32)], False, 255, w.pen, cv2.LINE_AA, shift=2)
@@ -153,8 +145,8 @@ def draw_line(page: np.ndarray, rng: np.random.Generator, w: Writer, words: list
 
 
 def _advance(w: Writer, word: str, scale: float) -> float:
-    if w.hand.startswith("hershey-"):
-        strokes = _hershey_word(w.hand.removeprefix("hershey-"), word)
+    if w.hand in HERSHEY_HANDS:
+        strokes = _hershey_word(HERSHEY_HANDS[w.hand], word)
         return max((float(st[:, 0].max()) for st in strokes), default=0.0) * w.size * scale / HERSHEY_CAP
     return text_length(_ttf(w.hand, max(6, round(w.size * scale * TTF_EM))), word)
 

@@ -4,31 +4,19 @@ Each layout draws its print on a grey PIL page and returns slots; a slot becomes
 """
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import importlib
 import matplotlib
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from stages.choices import LAYOUTS
-from stages.choices import PRINT_FONTS as PRINT_FONT_NAMES
-from stages.handwriting import text_length, words_from
+from hwdetect.config.registry import LAYOUTS, PRINT_FONTS
+from hwdetect.synth.handwriting import text_length, words_from
 
 MPL_FONTS = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
-PRINT_FONTS = {  # name → (package or None for matplotlib's fonts, file)
-    "dejavu-serif": (None, "DejaVuSerif.ttf"), "dejavu-serif-bold": (None, "DejaVuSerif-Bold.ttf"),
-    "dejavu-sans": (None, "DejaVuSans.ttf"), "dejavu-sans-bold": (None, "DejaVuSans-Bold.ttf"),
-    "dejavu-mono": (None, "DejaVuSansMono.ttf"), "stix": (None, "STIXGeneral.ttf"),
-    "stix-bold": (None, "STIXGeneralBol.ttf"), "pt-serif": ("fontpkg_pt_serif", "PT_Serif-Web-Regular.ttf"),
-    "pt-serif-bold": ("fontpkg_pt_serif", "PT_Serif-Web-Bold.ttf"),
-    "merriweather": ("fontpkg_merriweather", "Merriweather[opsz,wdth,wght].ttf"),
-    "open-sans": ("fontpkg_open_sans", "OpenSans[wdth,wght].ttf"),
-    "eb-garamond": ("fontpkg_eb_garamond", "EBGaramond[wght].ttf"),
-}
-assert set(PRINT_FONTS) == set(PRINT_FONT_NAMES), "stages/choices.py and PRINT_FONTS must name the same fonts"
 
 
 @dataclass(frozen=True)
@@ -200,9 +188,11 @@ def margin_notes(p: Printer, lines: tuple[int, int]) -> list[Slot]:
     return slots
 
 
-assert all(callable(globals().get(name)) for name in LAYOUTS), "every layout in stages/choices.py needs a function"
+DRAWERS = {f.__name__: f for f in (iam_form, notebook, letter, form_fill, margin_notes)}
+if set(DRAWERS) != set(LAYOUTS):
+    raise ImportError(f"layouts in hwdetect/config/registry.py and functions here differ: {set(DRAWERS) ^ set(LAYOUTS)}")
 
 
 def draw_layout(name: str, page: Image.Image, rng: np.random.Generator, fonts: list[str],
                 lines: tuple[int, int]) -> list[Slot]:
-    return globals()[name](Printer(page, rng, fonts), lines)
+    return DRAWERS[name](Printer(page, rng, fonts), lines)

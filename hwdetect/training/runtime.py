@@ -1,27 +1,39 @@
-"""Offline, reproducible setup for torch and Ultralytics. Import this before either of them.
+"""Offline, reproducible setup for torch and Ultralytics. Call `setup()` before importing either of them.
 
 - Ultralytics settings live in a git-ignored project folder (`.ultralytics/`), not in the user's home, so runs do
   not depend on a global `datasets_dir`; YOLO_OFFLINE and YOLO_AUTOINSTALL=False stop network probes and pip installs.
 - Ultralytics sets OMP_NUM_THREADS=1 on import and trains with cores-1 threads; the pipeline uses every core.
 - oneDNN picks kernels by the CPU's instruction set, which changes the numbers; pinning AVX2 (which nearly every
   x86-64 CPU of the last decade has) makes models reproduce bit for bit across such machines at no measured cost.
+Each variable keeps a value the user set in the environment.
 """
 from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
-from stages.common import ROOT
+from hwdetect.paths import ULTRALYTICS_CONFIG
 
-CONFIG_DIR = ROOT / ".ultralytics"
-CPU_ISA = os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX2")
-os.environ.setdefault("YOLO_CONFIG_DIR", str(CONFIG_DIR))
-os.environ.setdefault("YOLO_OFFLINE", "1")
-os.environ.setdefault("YOLO_AUTOINSTALL", "False")
-os.environ.setdefault("YOLO_VERBOSE", "True")
-os.environ.setdefault("OMP_NUM_THREADS", str(os.cpu_count() or 1))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+ENVIRONMENT = {
+    "ONEDNN_MAX_CPU_ISA": "AVX2",
+    "YOLO_CONFIG_DIR": str(ULTRALYTICS_CONFIG),
+    "YOLO_OFFLINE": "1",
+    "YOLO_AUTOINSTALL": "False",
+    "YOLO_VERBOSE": "True",
+    "OMP_NUM_THREADS": str(os.cpu_count() or 1),
+    "TF_CPP_MIN_LOG_LEVEL": "2",
+}
+
+
+def configure_environment() -> str:
+    """Set the variables torch and Ultralytics read when imported; return the oneDNN instruction set in use."""
+    if "torch" in sys.modules and "ONEDNN_MAX_CPU_ISA" not in os.environ:
+        raise RuntimeError("torch was imported before hwdetect.training.runtime.setup(); its CPU pins cannot apply")
+    for key, value in ENVIRONMENT.items():
+        os.environ.setdefault(key, value)
+    return os.environ["ONEDNN_MAX_CPU_ISA"]
 
 
 def _install_font() -> None:
@@ -36,6 +48,7 @@ def _install_font() -> None:
 
 def setup(threads: int = 0) -> int:
     """Configure torch and Ultralytics for this process; return the torch thread count in use."""
+    configure_environment()
     _install_font()
     import torch
     from ultralytics.utils import SETTINGS, torch_utils

@@ -1,143 +1,46 @@
 """Load params.yaml and check every key, type and choice before any stage does work.
 
-`python -m stages.params` checks the file and prints nothing when it is valid.
+`python -m hwdetect.config.params` checks the file and prints nothing when it is valid.
 """
 from __future__ import annotations
 
 import difflib
 import importlib.util
-import math
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 
-from stages.common import ROOT, UserError, cli
-from stages.choices import CUSTOM_FORMATS, HANDS, LAYOUTS, PRINT_FONTS
+from hwdetect.cli import UserError, cli
+from hwdetect.config.checks import (Check, choice, class_map, fraction, int_range, names, ratios, sources, str_list,
+                                    type_, url, weights)
+from hwdetect.config.registry import CUSTOM_FORMATS, HANDS, LAYOUTS, PRINT_FONTS
+from hwdetect.paths import PARAMS
 
-PARAMS_FILE = ROOT / "params.yaml"
-SOURCES = ("synthetic", "iam", "custom")
-SPLITS = ("train", "val", "test")
 PROFILE_REQUIRED = ("model", "epochs", "batch", "imgsz", "device")
-Check = Callable[[Any], str | None]  # returns a complaint, or None when the value is fine
 
-
-def _type(*types: type, low: float | None = None) -> Check:
-    names = " or ".join(t.__name__ for t in types)
-
-    def check(v: Any) -> str | None:
-        if isinstance(v, bool) and bool not in types or not isinstance(v, types):
-            return f"expected {names}, got {type(v).__name__} {v!r}"
-        if low is not None and v < low:
-            return f"must be >= {low}, got {v!r}"
-        return None
-    return check
-
-
-def _int_range(v: Any) -> str | None:
-    ok = isinstance(v, list) and len(v) == 2 and all(isinstance(x, int) and not isinstance(x, bool) for x in v)
-    if not ok or not 1 <= v[0] <= v[1]:
-        return f"expected [low, high] with 1 <= low <= high, got {v!r}"
-    return None
-
-
-def _unknown_name(names: Any, choices: tuple[str, ...], what: str = "name") -> str | None:
-    bad = [x for x in names if x not in choices]
-    return f"unknown {what} {bad[0]!r}; choose from: {', '.join(choices)}" if bad else None
-
-
-def _sources(v: Any) -> str | None:
-    if not isinstance(v, list) or not v:
-        return f"expected a non-empty list of sources from: {', '.join(SOURCES)}; got {v!r}"
-    if problem := _unknown_name(v, SOURCES, "source"):
-        return problem
-    return f"lists a source twice: {v!r}" if len(set(v)) != len(v) else None
-
-
-def _names(choices: tuple[str, ...]) -> Check:
-    def check(v: Any) -> str | None:
-        if not isinstance(v, list) or not v:
-            return f"expected a non-empty list from: {', '.join(choices)}; got {v!r}"
-        return _unknown_name(v, choices)
-    return check
-
-
-def _weights(choices: tuple[str, ...]) -> Check:
-    def check(v: Any) -> str | None:
-        if not isinstance(v, dict) or not v:
-            return f"expected a mapping of names from {', '.join(choices)} to weights; got {v!r}"
-        if problem := _unknown_name(v, choices):
-            return problem
-        if any(isinstance(w, bool) or not isinstance(w, (int, float)) or w < 0 for w in v.values()) or not sum(v.values()):
-            return f"weights must be numbers >= 0, not all 0; got {v!r}"
-        return None
-    return check
-
-
-def _url(v: Any) -> str | None:
-    if not isinstance(v, str) or not v.startswith(("http://", "https://")):
-        return f"expected an http(s) URL such as https://fki.tic.heia-fr.ch; got {v!r}"
-    return None
-
-
-def _str_list(v: Any) -> str | None:
-    if not isinstance(v, list) or not v or not all(isinstance(x, str) and x for x in v):
-        return f"expected a non-empty list of file names; got {v!r}"
-    return None
-
-
-def _fraction(v: Any) -> str | None:
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v <= 1:
-        return f"expected a number in (0, 1]; got {v!r}"
-    return None
-
-
-def _choice(*choices: str) -> Check:
-    def check(v: Any) -> str | None:
-        return None if v in choices else f"expected one of {', '.join(choices)}; got {v!r}"
-    return check
-
-
-def _class_map(v: Any) -> str | None:
-    if not isinstance(v, dict) or not v or any(x not in ("handwriting", None) for x in v.values()):
-        return f"expected a mapping of annotated class names to handwriting (or to null to drop them); got {v!r}"
-    return None
-
-
-def _ratios(v: Any) -> str | None:
-    if not isinstance(v, dict) or sorted(v) != sorted(SPLITS):
-        return f"expected exactly the keys {', '.join(SPLITS)}; got {v!r}"
-    if any(isinstance(x, bool) or not isinstance(x, (int, float)) or x < 0 for x in v.values()):
-        return f"ratios must be numbers >= 0; got {v!r}"
-    if not math.isclose(sum(v.values()), 1.0, abs_tol=1e-6):
-        return f"ratios must sum to 1, they sum to {sum(v.values()):g}"
-    if any(v[s] <= 0 for s in SPLITS):
-        return f"every split needs a ratio > 0 (training validates on val, evaluation uses test); got {v!r}"
-    return None
-
-
-INT, POS_INT, NUM = _type(int, low=0), _type(int, low=1), _type(int, float, low=0)
+INT, POS_INT, NUM = type_(int, low=0), type_(int, low=1), type_(int, float, low=0)
 SCHEMA: dict[str, Any] = {
     "seed": INT,
-    "data": {"sources": _sources},
-    "synthetic": {"pages": POS_INT, "width": _type(int, low=64), "height": _type(int, low=64),
-                  "lines": _int_range, "layouts": _weights(LAYOUTS), "hands": _names(HANDS),
-                  "print_fonts": _names(PRINT_FONTS), "contact_sheet": INT, "workers": INT},
-    "custom": {"dir": _type(str), "format": _choice("auto", *CUSTOM_FORMATS), "classes": _class_map,
-               "unmapped": _choice("drop", "error"), "out_of_bounds": _choice("clip", "error"),
-               "orientation": _choice("displayed", "stored")},
-    "split": {"ratios": _ratios},
-    "iam": {"base_url": _url, "archives": _str_list, "archives_dir": _type(str), "downscale": _fraction,
+    "data": {"sources": sources},
+    "synthetic": {"pages": POS_INT, "width": type_(int, low=64), "height": type_(int, low=64),
+                  "lines": int_range, "layouts": weights(LAYOUTS), "hands": names(HANDS),
+                  "print_fonts": names(tuple(PRINT_FONTS)), "contact_sheet": INT, "workers": INT},
+    "custom": {"dir": type_(str), "format": choice("auto", *CUSTOM_FORMATS), "classes": class_map,
+               "unmapped": choice("drop", "error"), "out_of_bounds": choice("clip", "error"),
+               "orientation": choice("displayed", "stored")},
+    "split": {"ratios": ratios},
+    "iam": {"base_url": url, "archives": str_list, "archives_dir": type_(str), "downscale": fraction,
             "workers": INT},
-    "train": {"profile": _type(str), "pretrained_dir": _type(str), "threads": INT},
+    "train": {"profile": type_(str), "pretrained_dir": type_(str), "threads": INT},
     "profiles": None,  # checked by _check_profiles
     "evaluate": {"conf": NUM, "iou": NUM, "examples": INT},
     "export": {"opset": POS_INT, "max_map_drop": NUM, "max_output_diff": NUM},
 }
 PROFILE_TYPES: dict[str, Check] = {
-    "model": _type(str), "epochs": POS_INT, "batch": POS_INT, "imgsz": _type(int, low=32),
-    "device": _type(str, int), "amp": _type(bool), "workers": INT, "accumulate": POS_INT,
+    "model": type_(str), "epochs": POS_INT, "batch": POS_INT, "imgsz": type_(int, low=32),
+    "device": type_(str, int), "amp": type_(bool), "workers": INT, "accumulate": POS_INT,
 }
 
 
@@ -219,7 +122,7 @@ def _check_profiles(params: dict, file: Path, lines: _Lines) -> None:
             raise _fail(file, lines, where, f"missing {', '.join(missing)}; every profile needs {', '.join(PROFILE_REQUIRED)}")
 
 
-def load(file: Path | str = PARAMS_FILE) -> dict[str, Any]:
+def load(file: Path | str = PARAMS) -> dict[str, Any]:
     """Read and validate the whole params file; raise UserError naming the key and line on any mistake."""
     file = Path(file)
     try:

@@ -1,0 +1,1 @@
+"""params.yaml: loading and checking it (params.py, checks.py) and the names it may choose from (registry.py)."""

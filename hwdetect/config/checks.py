@@ -1,0 +1,103 @@
+"""Checks of single params.yaml values: each returns a complaint (one phrase, for the error line), or None."""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+from hwdetect.config.registry import SOURCES, SPLITS
+
+Check = Callable[[Any], str | None]  # returns a complaint, or None when the value is fine
+
+
+def type_(*types: type, low: float | None = None) -> Check:
+    names = " or ".join(t.__name__ for t in types)
+
+    def check(v: Any) -> str | None:
+        if isinstance(v, bool) and bool not in types or not isinstance(v, types):
+            return f"expected {names}, got {type(v).__name__} {v!r}"
+        if low is not None and v < low:
+            return f"must be >= {low}, got {v!r}"
+        return None
+    return check
+
+
+def int_range(v: Any) -> str | None:
+    ok = isinstance(v, list) and len(v) == 2 and all(isinstance(x, int) and not isinstance(x, bool) for x in v)
+    if not ok or not 1 <= v[0] <= v[1]:
+        return f"expected [low, high] with 1 <= low <= high, got {v!r}"
+    return None
+
+
+def unknown_name(names: Any, choices: tuple[str, ...], what: str = "name") -> str | None:
+    bad = [x for x in names if x not in choices]
+    return f"unknown {what} {bad[0]!r}; choose from: {', '.join(choices)}" if bad else None
+
+
+def sources(v: Any) -> str | None:
+    if not isinstance(v, list) or not v:
+        return f"expected a non-empty list of sources from: {', '.join(SOURCES)}; got {v!r}"
+    if problem := unknown_name(v, SOURCES, "source"):
+        return problem
+    return f"lists a source twice: {v!r}" if len(set(v)) != len(v) else None
+
+
+def names(choices: tuple[str, ...]) -> Check:
+    def check(v: Any) -> str | None:
+        if not isinstance(v, list) or not v:
+            return f"expected a non-empty list from: {', '.join(choices)}; got {v!r}"
+        return unknown_name(v, choices)
+    return check
+
+
+def weights(choices: tuple[str, ...]) -> Check:
+    def check(v: Any) -> str | None:
+        if not isinstance(v, dict) or not v:
+            return f"expected a mapping of names from {', '.join(choices)} to weights; got {v!r}"
+        if problem := unknown_name(v, choices):
+            return problem
+        if any(isinstance(w, bool) or not isinstance(w, (int, float)) or w < 0 for w in v.values()) or not sum(v.values()):
+            return f"weights must be numbers >= 0, not all 0; got {v!r}"
+        return None
+    return check
+
+
+def url(v: Any) -> str | None:
+    if not isinstance(v, str) or not v.startswith(("http://", "https://")):
+        return f"expected an http(s) URL such as https://fki.tic.heia-fr.ch; got {v!r}"
+    return None
+
+
+def str_list(v: Any) -> str | None:
+    if not isinstance(v, list) or not v or not all(isinstance(x, str) and x for x in v):
+        return f"expected a non-empty list of file names; got {v!r}"
+    return None
+
+
+def fraction(v: Any) -> str | None:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v <= 1:
+        return f"expected a number in (0, 1]; got {v!r}"
+    return None
+
+
+def choice(*choices: str) -> Check:
+    def check(v: Any) -> str | None:
+        return None if v in choices else f"expected one of {', '.join(choices)}; got {v!r}"
+    return check
+
+
+def class_map(v: Any) -> str | None:
+    if not isinstance(v, dict) or not v or any(x not in ("handwriting", None) for x in v.values()):
+        return f"expected a mapping of annotated class names to handwriting (or to null to drop them); got {v!r}"
+    return None
+
+
+def ratios(v: Any) -> str | None:
+    if not isinstance(v, dict) or sorted(v) != sorted(SPLITS):
+        return f"expected exactly the keys {', '.join(SPLITS)}; got {v!r}"
+    if any(isinstance(x, bool) or not isinstance(x, (int, float)) or x < 0 for x in v.values()):
+        return f"ratios must be numbers >= 0; got {v!r}"
+    if not math.isclose(sum(v.values()), 1.0, abs_tol=1e-6):
+        return f"ratios must sum to 1, they sum to {sum(v.values()):g}"
+    if any(v[s] <= 0 for s in SPLITS):
+        return f"every split needs a ratio > 0 (training validates on val, evaluation uses test); got {v!r}"
+    return None

@@ -1,0 +1,36 @@
+"""Every name params.yaml may choose from, defined once: data sources, splits, annotation formats, page layouts and
+fonts. Plain data, so that checking params.yaml imports nothing heavy; the renderer takes its font files from here.
+"""
+from __future__ import annotations
+
+SOURCES = ("synthetic", "iam", "custom")
+SPLITS = ("train", "val", "test")
+CUSTOM_FORMATS = ("yolo", "voc", "coco")  # annotation formats of the `custom` source
+
+# Page layouts of the synthetic generator; each is a function of the same name in hwdetect/synth/layouts.py.
+LAYOUTS = ("iam_form", "notebook", "letter", "form_fill", "margin_notes")
+
+# Handwriting faces: Hershey vector script fonts (drawn stroke by stroke) by their face name, and handwriting TTFs
+# as (package, file). All TTFs are under the SIL Open Font License.
+HERSHEY_HANDS = {"hershey-cursive": "cursive", "hershey-scriptc": "scriptc", "hershey-scripts": "scripts",
+                 "hershey-futural": "futural", "hershey-timesi": "timesi"}
+TTF_HANDS = {
+    "caveat": ("fontpkg_caveat", "Caveat[wght].ttf"),
+    "kalam": ("fontpkg_kalam", "Kalam-Regular.ttf"),
+    "kalam-light": ("fontpkg_kalam", "Kalam-Light.ttf"),
+    "indie-flower": ("fontpkg_indie_flower", "IndieFlower-Regular.ttf"),
+    "dancing-script": ("fontpkg_dancing_script", "DancingScript[wght].ttf"),
+}
+HANDS = (*HERSHEY_HANDS, *TTF_HANDS)
+
+# Printed faces (never labelled): (package, or None for matplotlib's bundled fonts, file).
+PRINT_FONTS = {
+    "dejavu-serif": (None, "DejaVuSerif.ttf"), "dejavu-serif-bold": (None, "DejaVuSerif-Bold.ttf"),
+    "dejavu-sans": (None, "DejaVuSans.ttf"), "dejavu-sans-bold": (None, "DejaVuSans-Bold.ttf"),
+    "dejavu-mono": (None, "DejaVuSansMono.ttf"), "stix": (None, "STIXGeneral.ttf"),
+    "stix-bold": (None, "STIXGeneralBol.ttf"), "pt-serif": ("fontpkg_pt_serif", "PT_Serif-Web-Regular.ttf"),
+    "pt-serif-bold": ("fontpkg_pt_serif", "PT_Serif-Web-Bold.ttf"),
+    "merriweather": ("fontpkg_merriweather", "Merriweather[opsz,wdth,wght].ttf"),
+    "open-sans": ("fontpkg_open_sans", "OpenSans[wdth,wght].ttf"),
+    "eb-garamond": ("fontpkg_eb_garamond", "EBGaramond[wght].ttf"),
+}

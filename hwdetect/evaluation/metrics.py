@@ -1,0 +1,41 @@
+"""Metric arithmetic on plain numbers and arrays: summaries of Ultralytics results, IoU and per-image F1."""
+from __future__ import annotations
+
+import numpy as np
+
+from hwdetect.training.runfiles import rounded
+
+
+def summary(m, images: int) -> dict:
+    """Precision, recall, F1, mAP50, mAP50-95 and counts from Ultralytics' DetMetrics."""
+    p, r = float(m.box.mp), float(m.box.mr)
+    return {**rounded({"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0,
+                       "mAP50": m.box.map50, "mAP50-95": m.box.map}),
+            "images": images, "instances": int(m.nt_per_class.sum())}
+
+
+def pr_points(m) -> list[tuple[float, float]]:
+    """Precision against recall at 101 recall points."""
+    recall, precision = m.box.curves_results[0][0], m.box.curves_results[0][1][0]
+    idx = np.linspace(0, len(recall) - 1, 101).round().astype(int)
+    return [(round(float(recall[i]), 4), round(float(precision[i]), 4)) for i in idx]
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU of every box in a (N×4, xyxy) with every box in b (M×4)."""
+    lo, hi = np.maximum(a[:, None, :2], b[None, :, :2]), np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.clip(hi - lo, 0, None).prod(2)
+    area = lambda x: (x[:, 2] - x[:, 0]) * (x[:, 3] - x[:, 1])  # noqa: E731
+    return inter / np.maximum(area(a)[:, None] + area(b)[None, :] - inter, 1e-9)
+
+
+def image_f1(pred: np.ndarray, truth: np.ndarray, iou_min: float = 0.5) -> float:
+    """F1 of one image: predictions (sorted by score) each take the best unmatched truth with IoU >= iou_min."""
+    if not len(pred) or not len(truth):
+        return float(len(pred) == len(truth))
+    matched: set[int] = set()
+    for row in box_iou(pred, truth):
+        free = [k for k in np.argsort(-row) if k not in matched and row[k] >= iou_min]
+        if free:
+            matched.add(int(free[0]))
+    return 2 * len(matched) / (len(pred) + len(truth))

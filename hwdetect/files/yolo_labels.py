@@ -1,0 +1,54 @@
+"""The YOLO label format, written and read in one place: a `<image stem>.txt` per image, one line per box,
+`class cx cy w h` with the centre and size as fractions of the image. The pipeline has one class, 0 = handwriting;
+an image without handwriting has an empty file."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable
+
+from hwdetect.cli import UserError
+from hwdetect.paths import shown
+
+HANDWRITING = 0
+CLASS_NAMES = {HANDWRITING: "handwriting"}
+Box = tuple[float, float, float, float]  # x0, y0, x1, y1
+
+
+def format_boxes(boxes: Iterable[Box], width: float, height: float) -> str:
+    """Label lines of boxes given in pixels (x0, y0, x1, y1) of a width x height image, 6 decimals."""
+    return "".join(f"{HANDWRITING} {(x0 + x1) / 2 / width:.6f} {(y0 + y1) / 2 / height:.6f} "
+                   f"{(x1 - x0) / width:.6f} {(y1 - y0) / height:.6f}\n" for x0, y0, x1, y1 in boxes)
+
+
+def parse_line(line: str) -> tuple[int, list[float]] | None:
+    """The class id and numbers of one line; None for a blank line; ValueError when it is not a label line."""
+    tokens = line.split()
+    if not tokens:
+        return None
+    return int(tokens[0]), [float(t) for t in tokens[1:]]
+
+
+def corners(cx: float, cy: float, w: float, h: float) -> Box:
+    """A centre-and-size box as its corners, in the same units."""
+    return cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2
+
+
+def read_boxes(path: Path, fix: str = "fix or regenerate this source") -> list[Box]:
+    """The boxes of one of the pipeline's own label files, as fractions (x0, y0, x1, y1).
+
+    Every line must be class 0 with four values in [0, 1] and a positive size; else UserError naming file and line.
+    """
+    boxes = []
+    for n, line in enumerate(path.read_text().splitlines(), start=1):
+        try:
+            row = parse_line(line)
+        except ValueError:
+            row = (-1, [])
+        if row is None:
+            continue
+        cls, values = row
+        if cls != HANDWRITING or len(values) != 4 or not all(0 <= v <= 1 for v in values) or min(values[2:]) <= 0:
+            raise UserError(f"{shown(path)}:{n}: expected `0 cx cy w h` with values in [0, 1] and w, h > 0; "
+                            f"got {line.strip()!r}; {fix}")
+        boxes.append(corners(*values))
+    return boxes

@@ -1,0 +1,1 @@
+"""Your own annotated pages: the annotation formats read (formats.py) and the conversion into a source (convert.py)."""

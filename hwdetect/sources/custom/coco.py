@@ -1,0 +1,70 @@
+"""COCO JSON (CVAT, Label Studio, Roboflow): `images`, `annotations` (bbox = [x, y, width, height] in pixels) and
+`categories`; image files are looked for beside the JSON, in an images/ folder beside or above it, or at the top."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from hwdetect.cli import UserError
+from hwdetect.paths import shown
+from hwdetect.sources.custom.labels import Box, Label, finite, pair_key, positive_int
+
+
+def _coco_image_path(file_name: str, json_file: Path, root: Path) -> Path | None:
+    """Where a COCO image is: relative to the JSON's folder, an images/ folder beside or above it, or the root."""
+    bases = [json_file.parent, json_file.parent / "images", json_file.parent.parent,
+             json_file.parent.parent / "images", root, root / "images"]
+    base_name = Path(file_name).name
+    names = [base_name] if Path(file_name).is_absolute() else [file_name, base_name]
+    top = Path(os.path.abspath(root))  # no resolve(): DVC may link the files into its cache
+    for base in bases:
+        for name in names:
+            candidate = Path(os.path.abspath(base / name))
+            if candidate.is_relative_to(top) and candidate.is_file():
+                return root / candidate.relative_to(top)
+    return None
+
+
+def _coco_fields(item: object, keys: tuple[str, ...], where: str, fix: str) -> dict:
+    if not isinstance(item, dict) or any(k not in item for k in keys):
+        raise UserError(f"{where}: needs the fields {', '.join(keys)}; {fix}")
+    return item
+
+
+def read_coco(path: Path, root: Path) -> list[Label]:
+    """One Label per image entry; an entry whose image file is missing gets key ""."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except UnicodeDecodeError:
+        raise UserError(f"{shown(path)}: not UTF-8 text; export the annotations again as COCO JSON") from None
+    except json.JSONDecodeError as err:
+        raise UserError(f"{shown(path)}:{err.lineno}: invalid JSON ({err.msg}, column {err.colno}); export the "
+                        f"annotations again as COCO JSON") from None
+    fix = "export the annotations again as COCO JSON"
+    lists = ("images", "annotations", "categories")
+    if not isinstance(data, dict) or not all(isinstance(data.get(k), list) for k in lists):
+        raise UserError(f"{shown(path)}: not a COCO file (it needs the lists {', '.join(lists)}); {fix}")
+    checked = (_coco_fields(c, ("id", "name"), f"{shown(path)}: category {c!r:.60}", fix) for c in data["categories"])
+    categories = {c["id"]: str(c["name"]).strip() for c in checked}
+    labels: dict[object, Label] = {}
+    for entry in data["images"]:
+        where = f"{shown(path)}: image id {entry.get('id') if isinstance(entry, dict) else entry!r:.40}"
+        entry = _coco_fields(entry, ("id", "file_name"), where, fix)
+        image = _coco_image_path(str(entry["file_name"]), path, root)
+        w, h = positive_int(str(entry.get("width"))), positive_int(str(entry.get("height")))
+        labels[entry["id"]] = Label(f"{where} ({entry['file_name']})", pair_key(image, root) if image else "",
+                                    size=(w, h) if w and h else None)
+    for ann in data["annotations"]:
+        where = f"{shown(path)}: annotation id {ann.get('id') if isinstance(ann, dict) else ann!r:.40}"
+        ann = _coco_fields(ann, ("image_id", "category_id", "bbox"), where, fix)
+        bbox = ann["bbox"]
+        if not (isinstance(bbox, list) and len(bbox) == 4 and all(isinstance(v, (int, float)) for v in bbox)):
+            raise UserError(f"{where}: bbox must be [x, y, width, height] in pixels, got {bbox!r:.60}; {fix}")
+        if ann["image_id"] not in labels or ann["category_id"] not in categories:
+            missing = "image_id" if ann["image_id"] not in labels else "category_id"
+            raise UserError(f"{where}: {missing} {ann[missing]!r} is not listed in the file's "
+                            f"{'images' if missing == 'image_id' else 'categories'}; {fix}")
+        x, y, w, h = finite([float(v) for v in bbox], where, "bbox")
+        labels[ann["image_id"]].boxes.append(Box(categories[ann["category_id"]], x, y, x + w, y + h, where))
+    return list(labels.values())

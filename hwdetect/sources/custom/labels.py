@@ -1,0 +1,48 @@
+"""One form for the labels of every annotation format: a Label of named boxes per image, paired with its image."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hwdetect.cli import UserError
+
+KIND_FOLDERS = frozenset({"images", "labels", "annotations", "jpegimages"})
+
+
+@dataclass
+class Box:
+    name: str  # class name as annotated
+    x0: float  # corners in pixels, or in fractions of the image when the label is `normalized`
+    y0: float
+    x1: float
+    y1: float
+    where: str  # file and line, object or annotation id
+
+
+@dataclass
+class Label:
+    where: str  # the label file, or the COCO file and image id
+    key: str  # pairing key of the image it describes ("" when that image was not found)
+    boxes: list[Box] = field(default_factory=list)
+    normalized: bool = False
+    size: tuple[int, int] | None = None  # (width, height) the file records for its image
+
+
+def pair_key(path: Path, root: Path) -> str:
+    rel = path.relative_to(root)
+    return "/".join([p for p in rel.parent.parts if p.lower() not in KIND_FOLDERS] + [rel.stem])
+
+
+def finite(values: list[float], where: str, expected: str) -> list[float]:
+    if not all(math.isfinite(v) for v in values):
+        raise UserError(f"{where}: {expected} must be finite numbers, got {values}")
+    return values
+
+
+def positive_int(text: str | None) -> int | None:
+    try:
+        value = int(float(text or ""))
+    except ValueError:
+        return None
+    return value if value > 0 else None

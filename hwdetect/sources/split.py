@@ -1,0 +1,79 @@
+"""Merge data sources into train/val/test in the Ultralytics layout.
+
+Groups (a page, a writer) never straddle two splits; each source is split by the ratios on its own, so mixing
+sources keeps their proportions. The result holds images/<split>/, labels/<split>/, dataset.yaml and manifest.csv.
+"""
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from hwdetect import paths
+from hwdetect.cli import UserError
+from hwdetect.config.registry import SPLITS
+from hwdetect.files.atomic import atomic_dir
+from hwdetect.files.yolo_labels import CLASS_NAMES
+from hwdetect.paths import shown
+
+
+def read_groups(name: str) -> dict[str, list[str]]:
+    """Map group → image file names, from the source's index written by the `source` stage."""
+    table = paths.source_index(name)
+    if not table.exists():
+        raise UserError(f"{shown(table)}: missing; run `dvc repro` (stage source@{name} writes it)")
+    groups: dict[str, list[str]] = {}
+    with table.open(newline="") as f:
+        for row in csv.DictReader(f):
+            groups.setdefault(row["group"], []).append(row["image"])
+    return groups
+
+
+def assign(groups: dict[str, list[str]], ratios: dict[str, float], seed: int) -> dict[str, list[str]]:
+    """Shuffle groups by seed and fill the splits in order until each holds its share of the images."""
+    names = sorted(groups)
+    order = np.random.default_rng(seed).permutation(len(names))
+    total = sum(len(v) for v in groups.values())
+    splits: dict[str, list[str]] = {s: [] for s in SPLITS}
+    bounds = np.cumsum([ratios[s] * total for s in SPLITS])
+    done = 0
+    for k in order:
+        # The first split whose cumulative share is not yet reached takes the group.
+        target = next((s for s, b in zip(SPLITS, bounds) if done < b - 1e-9), SPLITS[-1])
+        splits[target].append(names[k])
+        done += len(groups[names[k]])
+    return splits
+
+
+def write_split(out_dir: Path, sources: list[str], ratios: dict[str, float], seed: int) -> dict[str, int]:
+    """Write the split of `sources` into out_dir (replaced whole, or left untouched on error); images per split."""
+    counts = {s: 0 for s in SPLITS}
+    with atomic_dir(out_dir) as out:
+        for kind in ("images", "labels"):
+            for s in SPLITS:
+                (out / kind / s).mkdir(parents=True)
+        rows = []
+        for source in sources:
+            src = paths.source_dir(source)
+            groups = read_groups(source)
+            for split, members in assign(groups, ratios, seed).items():
+                for group in members:
+                    for image in groups[group]:
+                        name = f"{source}_{image}"
+                        shutil.copyfile(src / "images" / image, out / "images" / split / name)
+                        shutil.copyfile(src / "labels" / f"{Path(image).stem}.txt",
+                                        out / "labels" / split / f"{Path(name).stem}.txt")
+                        rows.append((name, split, source, group))
+                        counts[split] += 1
+        empty = [s for s, n in counts.items() if n == 0]
+        if empty:
+            raise UserError(f"params.yaml: split.ratios: split {empty[0]!r} got no images; "
+                            f"generate more data or raise its ratio")
+        (out / "manifest.csv").write_text("image,split,source,group\n" + "".join(",".join(r) + "\n" for r in sorted(rows)))
+        dataset = {"train": "images/train", "val": "images/val", "test": "images/test", "names": CLASS_NAMES}
+        (out / "dataset.yaml").write_text("# Ultralytics dataset; paths are relative to this file's folder\n"
+                                          + yaml.safe_dump(dataset, sort_keys=False))
+    return counts

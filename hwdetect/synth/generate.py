@@ -1,0 +1,54 @@
+"""A set of synthetic pages written as a data source: images/*.jpg, labels/*.txt, groups.csv, and a contact sheet.
+
+Each page is seeded by (seed, page index), so the result does not depend on the number of worker processes.
+"""
+from __future__ import annotations
+
+import os
+from functools import partial
+from multiprocessing import Pool
+from pathlib import Path
+
+import cv2
+from tqdm import tqdm
+
+from hwdetect.cli import log
+from hwdetect.files.atomic import atomic_dir
+from hwdetect.files.yolo_labels import format_boxes
+from hwdetect.paths import shown
+from hwdetect.synth.pages import PageSpec, contact_sheet, render_page
+
+
+def page_spec(s: dict) -> PageSpec:
+    """The page recipe from params.yaml's `synthetic` section."""
+    return PageSpec(s["width"], s["height"], tuple(s["lines"]), dict(s["layouts"]), tuple(s["hands"]),
+                    tuple(s["print_fonts"]))
+
+
+def _write_page(index: int, out: Path, seed: int, spec: PageSpec, keep: int):
+    img, boxes = render_page(seed, index, spec)
+    name = f"syn{index:06d}"
+    cv2.imwrite(str(out / "images" / f"{name}.jpg"), img, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    (out / "labels" / f"{name}.txt").write_text(format_boxes(boxes, spec.width, spec.height))
+    return name, (img, boxes) if index < keep else None
+
+
+def generate(out_dir: Path, seed: int, pages: int, spec: PageSpec, workers: int = 0,
+             sheet_dir: Path | None = None, sheet_pages: int = 0) -> None:
+    """Write `pages` pages into out_dir (replaced whole, or left untouched on error)."""
+    with atomic_dir(out_dir) as out:
+        (out / "images").mkdir()
+        (out / "labels").mkdir()
+        keep = sheet_pages if sheet_dir else 0
+        job = partial(_write_page, out=out, seed=seed, spec=spec, keep=keep)
+        workers = min(workers or os.cpu_count() or 1, pages)
+        with Pool(workers) as pool:
+            results = list(tqdm(pool.imap(job, range(pages), chunksize=4), total=pages, desc="synthetic pages",
+                                unit="page"))
+        # Each page has its own writer, so each page is its own group.
+        (out / "groups.csv").write_text("image,group\n" + "".join(f"{n}.jpg,{n}\n" for n, _ in results))
+        if sheet_dir:
+            with atomic_dir(sheet_dir) as sheet:
+                samples = [sample for _, sample in results if sample is not None]
+                cv2.imwrite(str(sheet / "contact_sheet.png"), contact_sheet(samples))
+    log.info(f"synthetic: {pages} pages of {spec.width}x{spec.height} written to {shown(out_dir)}")
