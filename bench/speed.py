@@ -1,5 +1,6 @@
-"""Speed figures: the generator's pages per second, and the train stage's epoch time against plain
-`yolo detect train` with the same data and arguments (target: the stage at least 1.5x faster).
+"""Speed figures: the generator's pages per second, the train stage's epoch time against plain
+`yolo detect train` with the same data and arguments (target: the stage at least 1.5x faster), and the cost of the
+AVX2 pin (train.cpu_isa: AVX2) against the CPU's native instruction set on this machine.
 
 Run from the project root after `dvc repro split`: `make bench` or `python -m bench.speed [--epochs N]`.
 """
@@ -53,7 +54,7 @@ def train_stage_run(epochs: int) -> None:
     from hwdetect.training import runtime
 
     p = P.load()
-    runtime.setup(p["train"]["threads"])
+    runtime.setup(p["train"]["threads"], p["train"]["cpu_isa"])
     from ultralytics import YOLO
 
     model_file, args = stage_args(p, BENCH_DIR / "stage")
@@ -75,7 +76,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--epochs", type=int, default=3, help="epochs per training run (first one is not timed)")
     parser.add_argument("--pages", type=int, default=300, help="pages for the generator figure")
-    parser.add_argument("--only", choices=["generator", "train"], help="run one part only")
+    parser.add_argument("--only", choices=["generator", "train", "isa"], help="run one part only")
     parser.add_argument("--stage-run", type=int, help=argparse.SUPPRESS)
     a = parser.parse_args()
     os.chdir(ROOT)
@@ -96,6 +97,19 @@ def main() -> None:
         figures.update(stage_epoch_seconds=round(stage, 2), plain_yolo_epoch_seconds=round(plain, 2),
                        speedup=round(plain / stage, 2))
         print(f"train epoch: stage {stage:.1f} s, plain `yolo detect train` {plain:.1f} s → {plain / stage:.2f}x faster")
+    if a.only in (None, "isa"):
+        if not paths.DATASET.exists():
+            sys.exit("error: data/split/dataset.yaml: missing; run `dvc repro split` first")
+        seconds = {}
+        for isa, value in (("AVX2", "AVX2"), ("native", "ALL")):
+            shutil.rmtree(BENCH_DIR / "stage", ignore_errors=True)
+            subprocess.run([sys.executable, "-m", "bench.speed", "--stage-run", str(a.epochs)], check=True, cwd=ROOT,
+                           stdout=subprocess.DEVNULL, env={**os.environ, "ONEDNN_MAX_CPU_ISA": value})
+            seconds[isa] = epoch_seconds(BENCH_DIR / "stage")
+        figures.update(avx2_epoch_seconds=round(seconds["AVX2"], 2), native_epoch_seconds=round(seconds["native"], 2),
+                       avx2_pin_cost=round(seconds["AVX2"] / seconds["native"], 2))
+        print(f"train epoch: AVX2 pin {seconds['AVX2']:.1f} s, native {seconds['native']:.1f} s → the pin costs "
+              f"{seconds['AVX2'] / seconds['native']:.2f}x on this CPU")
     print(json.dumps(figures))
 
 

@@ -7,6 +7,8 @@ input file: boxes found and top score, or why it was skipped). <file> is the inp
 Grayscale, RGBA, 16-bit and large images are read as 8-bit RGB; the model letterboxes them to a square of --imgsz
 (default: the size the model was trained (.pt) or exported (.onnx) at). Both formats get that same square input
 (Ultralytics' rect=False; its default for .pt pads to a smaller rectangle instead), so they give the same boxes.
+A box lying inside a higher-scored box of the same line (a word group next to its line) is dropped as a duplicate
+unless --keep-duplicates is given (hwdetect/evaluation/lines.py).
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import json
 from pathlib import Path
 
 from hwdetect.cli import UserError, cli, log
+from hwdetect.evaluation.lines import duplicate_parts
 from hwdetect.files.atomic import atomic_dir
 from hwdetect.files.walk import visible_files
 from hwdetect.paths import MODEL, shown
@@ -110,7 +113,9 @@ def predict_one(model, path: Path, rel: str, out: Path, settings: dict, crops: b
     bgr = np.ascontiguousarray(rgb[:, :, ::-1])
     result = model.predict(bgr, imgsz=settings["imgsz"], conf=settings["conf"], iou=settings["iou"],
                            device=settings["device"], rect=False, verbose=False)[0]
-    found = sorted(zip(result.boxes.xyxy.tolist(), result.boxes.conf.tolist()), key=lambda b: (b[0][1], b[0][0]))
+    xyxy, scores = result.boxes.xyxy.numpy(), result.boxes.conf.numpy()
+    keep = np.ones(len(xyxy), bool) if settings["keep_duplicates"] else ~duplicate_parts(xyxy, scores)
+    found = sorted(zip(xyxy[keep].tolist(), scores[keep].tolist()), key=lambda b: (b[0][1], b[0][0]))
     boxes = [{"xyxy": [round(v, 2) for v in xyxy], "score": round(score, 4)} for xyxy, score in found]
     for number, box in enumerate(boxes, start=1) if crops else ():
         x0, y0, x1, y1 = box["xyxy"]
@@ -129,7 +134,8 @@ def predict_one(model, path: Path, rel: str, out: Path, settings: dict, crops: b
 
 
 def predict(model_path: Path, source: Path, out_dir: Path, imgsz: int | None = None, conf: float = 0.25,
-            iou: float = 0.7, crops: bool = False, device: str | None = None) -> list[dict]:
+            iou: float = 0.7, crops: bool = False, device: str | None = None,
+            keep_duplicates: bool = False) -> list[dict]:
     """Predict every file under `source` into out_dir (replaced whole on success); the rows of predictions.csv."""
     from tqdm import tqdm
 
@@ -145,7 +151,7 @@ def predict(model_path: Path, source: Path, out_dir: Path, imgsz: int | None = N
     runtime.setup()
     model, fmt = load_model(model_path), FORMATS[model_path.suffix.lower()]
     settings = {"model": shown(model_path), "model_format": fmt, "imgsz": model_imgsz(model, model_path, fmt, imgsz),
-                "conf": conf, "iou": iou, "device": device}
+                "conf": conf, "iou": iou, "device": device, "keep_duplicates": keep_duplicates}
     rows = []
     with atomic_dir(out_dir) as out:
         for path in tqdm(files, desc="predict", unit="file"):
@@ -167,10 +173,12 @@ def main() -> None:
     parser.add_argument("--conf", type=float, default=0.25, help="lowest score kept (default 0.25)")
     parser.add_argument("--iou", type=float, default=0.7, help="NMS IoU threshold (default 0.7)")
     parser.add_argument("--crops", action="store_true", help="also save one PNG crop per box")
+    parser.add_argument("--keep-duplicates", action="store_true",
+                        help="keep boxes lying inside a higher-scored box of the same line (dropped by default)")
     parser.add_argument("--device", help="torch device, e.g. cpu or 0 (default: the first GPU if any, else cpu)")
     args = parser.parse_args()
     model, source, out = (p.absolute() for p in (args.model, args.source, args.out))
-    rows = predict(model, source, out, args.imgsz, args.conf, args.iou, args.crops, args.device)
+    rows = predict(model, source, out, args.imgsz, args.conf, args.iou, args.crops, args.device, args.keep_duplicates)
     done = [r for r in rows if r["status"] == "ok"]
     log.info(f"predict: {len(done)} images, {sum(r['boxes'] for r in done)} boxes, {len(rows) - len(done)} files "
              f"skipped; see {shown(out / 'predictions.csv')}")

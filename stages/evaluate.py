@@ -25,7 +25,7 @@ from hwdetect.training import runtime
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0], epilog="Reads params.yaml: evaluate, "
-                                     "train.profile, train.threads, profiles.<train.profile>.")
+                                     "train.profile, train.threads, train.cpu_isa, profiles.<train.profile>.")
     parser.add_argument("--model", type=Path, help="a .pt or .onnx detector (default: the pipeline's best.pt)")
     parser.add_argument("--data", type=Path, help="an Ultralytics dataset.yaml (default: the pipeline's split)")
     parser.add_argument("--split", default="test", help="which split of --data to score (default: test)")
@@ -36,7 +36,7 @@ def main() -> None:
     prof, e = params.profile(p), p["evaluate"]
     settings = {"imgsz": a.imgsz or prof["imgsz"], "batch": prof["batch"], "device": prof["device"],
                 "conf": e["conf"], "iou": e["iou"], "examples": e["examples"]}
-    runtime.setup(p["train"]["threads"])
+    runtime.setup(p["train"]["threads"], p["train"]["cpu_isa"])
     if a.model is None and a.data is None and a.out is None:
         metrics, speed = evaluate(paths.MODEL, paths.DATASET, "test", paths.EVAL_REPORT, paths.EVAL_RUN, settings,
                                   paths.TRAIN_RESULTS)
@@ -50,8 +50,11 @@ def main() -> None:
                                   paths.TRAIN_RESULTS if model == paths.MODEL else None)
         write_json(out / "metrics.json", {**metrics, "ms_per_image": rounded(speed, 2)})
         where = shown(out / "report.html")
+    errors = metrics["errors"]
     log.info(f"evaluate: mAP50 {metrics['mAP50']:.3f}, mAP50-95 {metrics['mAP50-95']:.3f}, F1 {metrics['f1']:.3f} "
-             f"on {metrics['images']} images, {speed['inference']:.1f} ms/image inference; report {where}")
+             f"on {metrics['images']} images, {speed['inference']:.1f} ms/image inference; lines found "
+             f"{errors['found']}/{errors['lines']}, split {errors['split_lines']}, merged {errors['merged_lines']}, "
+             f"boxes off the lines {errors['boxes_off_lines']}; report {where}")
 
 
 if __name__ == "__main__":

@@ -20,14 +20,14 @@ from hwdetect.training import runtime
 
 def main() -> None:
     argparse.ArgumentParser(description=__doc__.split("\n")[0],
-                            epilog="Reads params.yaml: export, evaluate, train.profile, train.threads, "
+                            epilog="Reads params.yaml: export, evaluate, train.profile, train.threads, train.cpu_isa, "
                                    "profiles.<train.profile>.").parse_args()
     p = params.load()
     for path in (paths.MODEL, paths.DATASET):
         if not path.exists():
             raise UserError(f"{shown(path)}: missing; run the pipeline first (dvc repro)")
     prof, x, e = params.profile(p), p["export"], p["evaluate"]
-    threads = runtime.setup(p["train"]["threads"])
+    threads = runtime.setup(p["train"]["threads"], p["train"]["cpu_isa"])
     settings = {"imgsz": prof["imgsz"], "batch": prof["batch"], "conf": e["conf"], "iou": e["iou"], "opset": x["opset"]}
     r = export_checked(paths.MODEL, paths.ONNX, paths.DATASET, paths.TEST_IMAGES, paths.EVAL_RUN, settings, x)
     size = paths.ONNX.stat().st_size

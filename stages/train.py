@@ -32,12 +32,12 @@ def main() -> None:
     if not paths.DATASET.exists():
         raise UserError(f"{shown(paths.DATASET)}: missing; run the split stage first (dvc repro split)")
     name, prof = p["train"]["profile"], params.profile(p)
-    threads = runtime.setup(p["train"]["threads"])
+    threads = runtime.setup(p["train"]["threads"], p["train"]["cpu_isa"])
     model_file, args = ultralytics_args(name, prof, p["seed"], p["train"]["pretrained_dir"], paths.DATASET,
                                         paths.TRAIN_RUN)
     seconds = train(model_file, args, resume)
 
-    pipeline = {"profile": name, "seed": p["seed"], "threads": threads, "cpu_isa": runtime.configure_environment(),
+    pipeline = {"profile": name, "seed": p["seed"], "threads": threads, "cpu_isa": runtime.cpu_isa_in_use(),
                 "model": prof["model"]}
     best, rows = publish(paths.TRAIN_RUN, paths.MODEL, paths.TRAIN_REPORT, pipeline)
     metrics = rounded({

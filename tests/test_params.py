@@ -22,6 +22,7 @@ from hwdetect.config import params as P
     ({"custom": {"format": "xml"}}, "custom.format: expected one of auto, yolo, voc, coco; got 'xml'"),
     ({"custom": {"classes": {"hw": "text"}}}, "custom.classes: expected a mapping of annotated class names to"),
     ({"iam": {"downscale": 2}}, "iam.downscale: expected a number in (0, 1]; got 2"),
+    ({"train": {"cpu_isa": "avx512"}}, "train.cpu_isa: expected one of AVX2, native; got 'avx512'"),
     ({"iam": {"base_url": "fki.tic.heia-fr.ch"}}, "iam.base_url: expected an http(s) URL"),
     ({"synthetic": {"hands": ["comic-sans"]}}, "synthetic.hands: unknown name 'comic-sans'; choose from:"),
     ({"synthetic": {"layouts": {"iam_form": 0, "notebook": 0, "letter": 0, "form_fill": 0}}}, "synthetic.layouts: weights must be numbers >= 0, not all 0"),

@@ -43,8 +43,11 @@ def test_contact_sheet_is_a_grid_of_pages(tmp_path):
 
 def clean_page(layout: str, index: int):
     """A page without scan artefacts, to see exactly where ink and print are."""
+    return clean_page_of(dataclasses.replace(SPEC, layouts={layout: 1.0}), index)
+
+
+def clean_page_of(spec, index: int):
     import hwdetect.synth.pages as pages
-    spec = dataclasses.replace(SPEC, layouts={layout: 1.0})
     real_scan = pages.scan
     try:
         pages.scan = lambda img, rng, inks, pad: (img, inks)
@@ -89,3 +92,23 @@ def test_scanned_boxes_follow_the_ink_and_labels_are_normalised():
     rows = [r.split() for r in format_boxes(boxes, SPEC.width, SPEC.height).splitlines()]
     assert len(rows) == len(boxes)
     assert all(r[0] == "0" and all(0 < float(v) <= 1 for v in r[1:]) for r in rows)
+
+
+def test_writers_leave_word_gaps_of_up_to_three_sizes_and_some_print_letters_apart():
+    from hwdetect.synth.handwriting import random_writer
+
+    writers = [random_writer(np.random.default_rng([5, i]), 1.0, list(SPEC.hands)) for i in range(400)]
+    gaps = np.array([w.word_gap for w in writers])
+    assert 0.3 < (gaps >= 1.0).mean() < 0.5 and gaps.min() < 0.5 and gaps.max() > 2.8
+    assert 0.15 < np.mean([w.tracking > 0 for w in writers]) < 0.35
+    assert {w.case for w in writers} == {"as-is", "capitals", "upper"}
+
+
+def test_wide_gaps_and_loose_letters_still_give_one_box_per_line():
+    spec = dataclasses.replace(SPEC, layouts={"iam_form": 1.0},
+                               writer_ranges=(("word_gap", 3.0, 3.0), ("tracking", 0.25, 0.25)))
+    img, inks = clean_page_of(spec, 2)
+    _, boxes = render_page(11, 2, spec)
+    assert len(inks) >= 2 and len(boxes) == len(inks)
+    widths = [pts[:, 0].max() - pts[:, 0].min() for pts in inks]
+    assert np.median(widths) > 0.5 * SPEC.width, "a line's box spans its words, gaps included"

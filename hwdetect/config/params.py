@@ -33,7 +33,7 @@ SCHEMA: dict[str, Any] = {
     "split": {"ratios": ratios},
     "iam": {"base_url": url, "archives": str_list, "archives_dir": type_(str), "downscale": fraction,
             "workers": INT},
-    "train": {"profile": type_(str), "pretrained_dir": type_(str), "threads": INT},
+    "train": {"profile": type_(str), "pretrained_dir": type_(str), "threads": INT, "cpu_isa": choice("AVX2", "native")},
     "profiles": None,  # checked by _check_profiles
     "evaluate": {"conf": NUM, "iou": NUM, "examples": INT},
     "export": {"opset": POS_INT, "max_map_drop": NUM, "max_output_diff": NUM},

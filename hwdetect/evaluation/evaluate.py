@@ -9,6 +9,8 @@ import cv2
 import numpy as np
 
 from hwdetect.cli import UserError
+from hwdetect.evaluation.errors import image_errors, summarise
+from hwdetect.evaluation.lines import duplicate_parts
 from hwdetect.evaluation.metrics import image_f1, pr_points, summary
 from hwdetect.evaluation.report import write_report
 from hwdetect.files.atomic import atomic_dir
@@ -17,6 +19,8 @@ from hwdetect.files.yolo_labels import read_boxes
 from hwdetect.paths import shown
 from hwdetect.sources.images import IMAGE_SUFFIXES
 from hwdetect.training.runfiles import copy_plots
+
+DETECT_CONF = 0.25  # the working threshold: boxes a user would keep, for the worst images and the error breakdown
 
 
 def validate(model_path: Path, data: Path, split: str, imgsz: int, batch: int, device, conf: float, iou: float,
@@ -52,16 +56,24 @@ def ground_truth(image: Path, width: int, height: int) -> np.ndarray:
     return np.array(boxes, float).reshape(-1, 4) * (width, height, width, height)
 
 
-def worst_images(model_path: Path, images: list[Path], out: Path, count: int, imgsz: int, device) -> list:
-    """Draw the `count` images with the lowest F1 (predictions at conf 0.25 in red, labels in green)."""
+def predictions(model_path: Path, images: list[Path], imgsz: int, device) -> list[tuple]:
+    """(image, boxes, scores, labelled boxes) per image, xyxy pixels: the boxes `predict` gives at the working
+    threshold DETECT_CONF, duplicates of part of a line dropped."""
     from ultralytics import YOLO
 
-    model, scored = YOLO(str(model_path), task="detect"), []
+    model, found = YOLO(str(model_path), task="detect"), []
     for image in images:
-        result = model.predict(str(image), imgsz=imgsz, device=device, conf=0.25, verbose=False)[0]
+        result = model.predict(str(image), imgsz=imgsz, device=device, conf=DETECT_CONF, verbose=False)[0]
         h, w = result.orig_shape
-        pred, truth = result.boxes.xyxy.numpy(), ground_truth(image, w, h)
-        scored.append((image_f1(pred, truth), image.name, image, pred, result.boxes.conf.numpy(), truth))
+        boxes, scores = result.boxes.xyxy.numpy(), result.boxes.conf.numpy()
+        keep = ~duplicate_parts(boxes, scores)
+        found.append((image, boxes[keep], scores[keep], ground_truth(image, w, h)))
+    return found
+
+
+def worst_images(found: list[tuple], out: Path, count: int) -> list:
+    """Draw the `count` images with the lowest F1 (predictions in red, labels in green)."""
+    scored = [(image_f1(pred, truth), image.name, image, pred, conf, truth) for image, pred, conf, truth in found]
     out.mkdir()
     drawn = []
     for f1, _, image, pred, conf, truth in sorted(scored, key=lambda s: (s[0], s[1]))[:count]:
@@ -98,8 +110,10 @@ def evaluate(model: Path, data: Path, split: str, out_dir: Path, work: Path, set
         copy_plots(work, out)
         points = pr_points(m)
         (out / "pr_curve.csv").write_text("recall,precision\n" + "".join(f"{r},{q}\n" for r, q in points))
-        worst = worst_images(model, images, out / "predictions", s["examples"], s["imgsz"], s["device"])
-        metrics = summary(m, len(images))
+        found = predictions(model, images, s["imgsz"], s["device"])
+        worst = worst_images(found, out / "predictions", s["examples"])
+        errors = summarise([image_errors(pred, truth) for _, pred, _, truth in found])
+        metrics = {**summary(m, len(images)), "errors": errors}
         curves = training_curves(training_results) if training_results and training_results.exists() else None
         write_report(out / "report.html", f"Evaluation of {model.name} on {shown(data)} ({split})", metrics, points,
                      curves, out / "confusion_matrix.png", [(out / "predictions" / t.name, f1) for t, f1 in worst])

@@ -21,21 +21,41 @@ def pr_points(m) -> list[tuple[float, float]]:
     return [(round(float(recall[i]), 4), round(float(precision[i]), 4)) for i in idx]
 
 
+def areas(b: np.ndarray) -> np.ndarray:
+    """Area of every box in b (N×4, xyxy); zero for an inverted box."""
+    return np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(b[:, 3] - b[:, 1], 0, None)
+
+
+def intersections(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Intersection area of every box in a (N×4, xyxy) with every box in b (M×4)."""
+    lo, hi = np.maximum(a[:, None, :2], b[None, :, :2]), np.minimum(a[:, None, 2:], b[None, :, 2:])
+    return np.clip(hi - lo, 0, None).prod(2)
+
+
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """IoU of every box in a (N×4, xyxy) with every box in b (M×4)."""
-    lo, hi = np.maximum(a[:, None, :2], b[None, :, :2]), np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.clip(hi - lo, 0, None).prod(2)
+    inter = intersections(a, b)
     area = lambda x: (x[:, 2] - x[:, 0]) * (x[:, 3] - x[:, 1])  # noqa: E731
     return inter / np.maximum(area(a)[:, None] + area(b)[None, :] - inter, 1e-9)
 
 
+def match(pred: np.ndarray, truth: np.ndarray, iou_min: float = 0.5) -> list[tuple[int, int]]:
+    """(prediction, truth) index pairs: predictions (sorted by score) each take the best unmatched truth with
+    IoU >= iou_min."""
+    if not len(pred) or not len(truth):
+        return []
+    pairs: list[tuple[int, int]] = []
+    taken: set[int] = set()
+    for p, row in enumerate(box_iou(pred, truth)):
+        free = [k for k in np.argsort(-row) if k not in taken and row[k] >= iou_min]
+        if free:
+            taken.add(int(free[0]))
+            pairs.append((p, int(free[0])))
+    return pairs
+
+
 def image_f1(pred: np.ndarray, truth: np.ndarray, iou_min: float = 0.5) -> float:
-    """F1 of one image: predictions (sorted by score) each take the best unmatched truth with IoU >= iou_min."""
+    """F1 of one image, predictions matched to the truth one-to-one (see `match`)."""
     if not len(pred) or not len(truth):
         return float(len(pred) == len(truth))
-    matched: set[int] = set()
-    for row in box_iou(pred, truth):
-        free = [k for k in np.argsort(-row) if k not in matched and row[k] >= iou_min]
-        if free:
-            matched.add(int(free[0]))
-    return 2 * len(matched) / (len(pred) + len(truth))
+    return 2 * len(match(pred, truth, iou_min)) / (len(pred) + len(truth))

@@ -12,6 +12,18 @@ table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 10px;text
 th{background:#f3f3f3}figure{display:inline-block;margin:0 1em 1em 0;vertical-align:top}
 figcaption{font-size:90%;color:#555}img{max-width:520px;border:1px solid #ddd}svg{background:#fff}
 .legend span{margin-right:1em}"""
+ERRORS_NOTE = ("The boxes predict gives: a score of at least 0.25, a box inside a higher-scored box of the same line "
+               "dropped. A line is found by a box with IoU >= 0.5. Offsets are in line heights, negative above or "
+               "left of the labelled line.")
+ERROR_ROWS = {
+    "lines": "labelled lines", "found": "lines found", "missed": "lines not found",
+    "split_lines": "lines cut into two or more boxes (word groups)", "merged_lines": "lines under a box spanning lines",
+    "boxes": "boxes predicted", "partial_boxes": "extra boxes on part of a line",
+    "merged_boxes": "boxes covering two or more lines", "boxes_off_lines": "boxes on printed text or background",
+    "median_height_ratio": "box height / line height", "median_width_ratio": "box width / line width",
+    "median_top_offset": "top edge offset", "median_bottom_offset": "bottom edge offset",
+    "median_left_offset": "left edge offset", "median_right_offset": "right edge offset",
+}
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e")
 
 
@@ -60,8 +72,14 @@ def write_report(out: Path, title: str, metrics: dict, pr_curve: list[tuple[floa
                  training: dict[str, list[tuple[float, float]]] | None, confusion: Path | None,
                  worst: list[tuple[Path, float]]) -> None:
     """Write the report to `out` (an .html file)."""
-    rows = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{v}</td></tr>" for k, v in metrics.items())
-    body = [f"<h1>{html.escape(title)}</h1>", "<h2>Metrics</h2>", f"<table>{rows}</table>", "<h2>Curves</h2>",
+    rows = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{v}</td></tr>" for k, v in metrics.items()
+                   if not isinstance(v, dict))
+    body = [f"<h1>{html.escape(title)}</h1>", "<h2>Metrics</h2>", f"<table>{rows}</table>"]
+    if "errors" in metrics:
+        errors = "".join(f"<tr><th>{html.escape(k)}</th><td>{metrics['errors'].get(k)}</td>"
+                         f"<td style='text-align:left'>{html.escape(text)}</td></tr>" for k, text in ERROR_ROWS.items())
+        body += ["<h2>Errors by line</h2>", f"<p>{html.escape(ERRORS_NOTE)}</p>", f"<table>{errors}</table>"]
+    body += ["<h2>Curves</h2>",
             figure(svg_chart({"precision": pr_curve}, "recall", "precision", (0, 1), (0, 1)),
                    "Precision against recall on the evaluated set")]
     if training:

@@ -31,18 +31,37 @@ class Writer:
     pen: int           # stroke width in pixels (Hershey hands)
     ink: int           # grey level of the ink: black, blue and pencil differ in grey
     alpha: float       # pen pressure: how opaque the ink is
-    word_gap: float    # space between words, in sizes
+    word_gap: float    # typical space between words, in sizes
+    gap_spread: float  # how much the gaps vary within the page (sigma of a log-normal factor)
+    tracking: float    # extra space between letters, in sizes: > 0 writes disconnected, print-like letters
+    case: str          # "as-is", "capitals" (some words capitalised) or "upper" (block capitals)
     jitter: float      # per-word size and position wobble, as a fraction of the size
 
 
+CASES = ("as-is", "capitals", "upper")
+MAX_GAP = 3.5  # widest gap between two words of one line, in sizes
+
+
 def random_writer(rng: np.random.Generator, size: float, hands: list[str]) -> Writer:
+    """A writer style. Gaps: 40 % of writers leave wide gaps (1 to 3 sizes) between words, as many real hands do."""
     pencil = rng.random() < 0.15
     return Writer(
         hand=hands[rng.integers(len(hands))], size=size, slant=rng.uniform(-0.12, 0.45),
         pen=int(rng.choice([1, 2, 3], p=[0.5, 0.4, 0.1])),
         ink=int(rng.integers(70, 130) if pencil else rng.integers(0, 80)),
         alpha=rng.uniform(0.55, 0.85) if pencil else rng.uniform(0.85, 1.0),
-        word_gap=rng.uniform(0.35, 0.9), jitter=rng.uniform(0.02, 0.08))
+        word_gap=rng.uniform(1.0, 3.0) if rng.random() < 0.4 else rng.uniform(0.35, 0.9),
+        gap_spread=rng.uniform(0.1, 0.45), tracking=rng.uniform(0.05, 0.25) if rng.random() < 0.25 else 0.0,
+        case=CASES[rng.choice(3, p=[0.7, 0.2, 0.1])], jitter=rng.uniform(0.02, 0.08))
+
+
+def styled(rng: np.random.Generator, w: Writer, words: list[str]) -> list[str]:
+    """Words in the writer's case: as they are, some capitalised, or all in block capitals."""
+    if w.case == "upper":
+        return [word.upper() for word in words]
+    if w.case == "capitals":
+        return [word.capitalize() if rng.random() < 0.4 else word for word in words]
+    return words
 
 
 @lru_cache(maxsize=None)
@@ -111,7 +130,9 @@ def draw_line(page: np.ndarray, rng: np.random.Generator, w: Writer, words: list
     words used.
     """
     h, wd = page.shape
-    top, bottom = int(max(0, baseline - 3 * w.size)), int(min(h, baseline + 2.5 * w.size))
+    slope = float(np.clip(rng.normal(0, 0.01), -0.025, 0.025))  # an uneven baseline: the line climbs or sinks
+    rise = abs(slope) * max(x_max - x0, 0)
+    top, bottom = int(max(0, baseline - 3 * w.size - rise)), int(min(h, baseline + 2.5 * w.size + rise))
     if bottom - top < 4:
         return None, 0
     layer = np.zeros((bottom - top, wd), np.uint8)
@@ -119,14 +140,15 @@ def draw_line(page: np.ndarray, rng: np.random.Generator, w: Writer, words: list
     x, used, extents = x0, 0, []
     for word in words:
         scale = 1 + rng.normal(0, w.jitter)
-        y = baseline - top + drift_amp * np.sin(drift_freq * x + phase) + rng.normal(0, w.jitter * w.size * 0.5)
-        probe = _advance(w, word, scale)
+        y = (baseline - top + slope * (x - x0) + drift_amp * np.sin(drift_freq * x + phase)
+             + rng.normal(0, w.jitter * w.size * 0.5))
+        probe = _word_width(w, word, scale)
         if x + probe > x_max and used:
             break
-        advance = _draw_word(layer, w, word, x, y, scale, rng)
+        advance = _write_word(layer, w, word, x, y, scale, rng)
         extents.append((x, x + advance, y))
         used += 1
-        x += advance + w.word_gap * w.size * rng.uniform(0.7, 1.3)
+        x += advance + w.size * min(w.word_gap * rng.lognormal(0, w.gap_spread), MAX_GAP)
     if extents and rng.random() < 0.04:  # a crossed-out word belongs to the line too
         a, b, y = extents[int(rng.integers(len(extents)))]
         cv2.line(layer, (int(a - 2), int(y - w.size * 0.4)), (int(b + 2), int(y - w.size * 0.3)), 255,
@@ -142,6 +164,23 @@ def draw_line(page: np.ndarray, rng: np.random.Generator, w: Writer, words: list
     region = page[top:bottom].astype(np.float32)
     page[top:bottom] = np.round(region * (1 - a) + w.ink * a).astype(np.uint8)
     return np.stack([xs, ys + top], axis=1).astype(np.float32), used
+
+
+def _write_word(canvas: np.ndarray, w: Writer, word: str, x: float, baseline: float, scale: float,
+                rng: np.random.Generator) -> float:
+    """Draw a word, letter by letter with the writer's tracking when it has one; return its advance width."""
+    if not w.tracking:
+        return _draw_word(canvas, w, word, x, baseline, scale, rng)
+    start = x
+    for letter in word:
+        x += _draw_word(canvas, w, letter, x, baseline, scale, rng) + w.tracking * w.size * scale
+    return x - start
+
+
+def _word_width(w: Writer, word: str, scale: float) -> float:
+    if not w.tracking:
+        return _advance(w, word, scale)
+    return sum(_advance(w, letter, scale) + w.tracking * w.size * scale for letter in word)
 
 
 def _advance(w: Writer, word: str, scale: float) -> float:

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from hwdetect.synth.handwriting import draw_line, random_writer, words_from
+from hwdetect.synth.handwriting import draw_line, random_writer, styled, words_from
 from hwdetect.synth.layouts import draw_layout
 from hwdetect.synth.scan import scan
 
@@ -23,6 +23,7 @@ class PageSpec:
     layouts: dict[str, float]        # layout name → weight
     hands: tuple[str, ...]           # handwriting faces to pick writers from
     print_fonts: tuple[str, ...]     # printed faces
+    writer_ranges: tuple[tuple[str, float, float], ...] = ()  # (Writer field, low, high): styles forced into a range
 
 
 def render_page(seed: int, index: int, spec: PageSpec) -> tuple[np.ndarray, list]:
@@ -35,12 +36,15 @@ def render_page(seed: int, index: int, spec: PageSpec) -> tuple[np.ndarray, list
     slots = draw_layout(layout, page, rng, list(spec.print_fonts), spec.lines)
     img = np.array(page)
     writer = random_writer(rng, 1.0, list(spec.hands))
-    scale = rng.uniform(0.9, 1.1)
-    text, inks = words_from(rng, 600), []
+    for field, low, high in spec.writer_ranges:
+        writer = dataclasses.replace(writer, **{field: rng.uniform(low, high)})
+    scale = rng.uniform(0.8, 1.25)  # small and large hands for the same layout
+    text, inks = styled(rng, writer, words_from(rng, 600)), []
     for slot in slots:
         w = dataclasses.replace(writer, size=slot.size * scale)
-        ink, used = draw_line(img, rng, w, text[: slot.words], slot.x0, slot.baseline, slot.x_max)
-        text = text[max(used, 1):] or words_from(rng, 600)
+        baseline = slot.baseline + rng.normal(0, 0.12 * w.size)  # uneven line spacing
+        ink, used = draw_line(img, rng, w, text[: slot.words], slot.x0, baseline, slot.x_max)
+        text = text[max(used, 1):] or styled(rng, writer, words_from(rng, 600))
         if ink is not None:
             inks.append(ink)
     return scan(img, rng, inks, pad=0.5)

@@ -4,6 +4,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+FRAMING = (0.8, 1.2)  # zoom range of the scan: < 1 the sheet sits in a wider frame, > 1 its edges are cut off
+MIN_VISIBLE_INK = 20  # ink pixels of a line that must stay in the frame for it to be labelled
+
 
 def bleed_through(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Faint mirrored ink of the other side of the sheet."""
@@ -27,12 +30,17 @@ def lighting(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
 
 
 def scan(img: np.ndarray, rng: np.random.Generator, inks: list[np.ndarray], pad: float) -> tuple[np.ndarray, list]:
-    """Return the scanned page and one box (x0, y0, x1, y1) per ink point set, after the same rotation and skew."""
+    """Return the scanned page and one box (x0, y0, x1, y1) per ink point set, after the same framing, rotation and
+    skew. Framing zooms the sheet in or out (pages scanned with wide margins, or cropped): a line cut by the frame
+    keeps the box of its visible ink."""
     h, w = img.shape
+    paper = float(np.median(img))
     out = bleed_through(img, rng) if rng.random() < 0.3 else img.astype(np.float32)
-    m = cv2.getRotationMatrix2D((w / 2, h / 2), rng.uniform(-1.5, 1.5), 1.0)
+    zoom = float(np.exp(rng.uniform(np.log(FRAMING[0]), np.log(FRAMING[1]))))
+    centre = (w * rng.uniform(0.4, 0.6), h * rng.uniform(0.4, 0.6))
+    m = cv2.getRotationMatrix2D(centre, rng.uniform(-1.5, 1.5), zoom)
     m[0, 1] += rng.uniform(-0.015, 0.015)  # skew
-    out = cv2.warpAffine(out, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    out = cv2.warpAffine(out, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=paper)
     out += lighting((h, w), rng)
     edge = int(rng.integers(0, w // 40 + 1)) if rng.random() < 0.6 else 0
     out[:, :edge] = out[:, :edge] * rng.uniform(0.1, 0.5)  # dark scanner edge
@@ -44,6 +52,9 @@ def scan(img: np.ndarray, rng: np.random.Generator, inks: list[np.ndarray], pad:
     boxes = []
     for pts in inks:
         r = pts @ m[:, :2].T + m[:, 2]
+        r = r[(r[:, 0] >= 0) & (r[:, 0] < w) & (r[:, 1] >= 0) & (r[:, 1] < h)]
+        if len(r) < MIN_VISIBLE_INK:
+            continue
         x0, y0 = np.maximum(r.min(0) - pad, 0)
         x1, y1 = np.minimum(r.max(0) + 1 + pad, (w, h))
         if x1 - x0 > 2 and y1 - y0 > 2:

@@ -4,7 +4,9 @@
   not depend on a global `datasets_dir`; YOLO_OFFLINE and YOLO_AUTOINSTALL=False stop network probes and pip installs.
 - Ultralytics sets OMP_NUM_THREADS=1 on import and trains with cores-1 threads; the pipeline uses every core.
 - oneDNN picks kernels by the CPU's instruction set, which changes the numbers; pinning AVX2 (which nearly every
-  x86-64 CPU of the last decade has) makes models reproduce bit for bit across such machines at no measured cost.
+  x86-64 CPU of the last decade has) narrows what differs between machines (oneDNN still sizes kernels to the CPU,
+  so two CPU models can differ in the last bits). On CPUs with AVX-512 the pin can cost speed (from nothing to about
+  1.4x per training step), so params.yaml train.cpu_isa can lift it.
 Each variable keeps a value the user set in the environment.
 """
 from __future__ import annotations
@@ -16,8 +18,8 @@ from pathlib import Path
 
 from hwdetect.paths import ULTRALYTICS_CONFIG
 
+CPU_ISAS = {"AVX2": "AVX2", "native": "ALL"}  # params.yaml train.cpu_isa → oneDNN's ONEDNN_MAX_CPU_ISA
 ENVIRONMENT = {
-    "ONEDNN_MAX_CPU_ISA": "AVX2",
     "YOLO_CONFIG_DIR": str(ULTRALYTICS_CONFIG),
     "YOLO_OFFLINE": "1",
     "YOLO_AUTOINSTALL": "False",
@@ -27,13 +29,18 @@ ENVIRONMENT = {
 }
 
 
-def configure_environment() -> str:
-    """Set the variables torch and Ultralytics read when imported; return the oneDNN instruction set in use."""
+def configure_environment(cpu_isa: str = "AVX2") -> None:
+    """Set the variables torch and Ultralytics read when imported."""
     if "torch" in sys.modules and "ONEDNN_MAX_CPU_ISA" not in os.environ:
         raise RuntimeError("torch was imported before hwdetect.training.runtime.setup(); its CPU pins cannot apply")
-    for key, value in ENVIRONMENT.items():
+    for key, value in {**ENVIRONMENT, "ONEDNN_MAX_CPU_ISA": CPU_ISAS[cpu_isa]}.items():
         os.environ.setdefault(key, value)
-    return os.environ["ONEDNN_MAX_CPU_ISA"]
+
+
+def cpu_isa_in_use() -> str:
+    """The oneDNN instruction set in use: a train.cpu_isa name, or the value the user set in ONEDNN_MAX_CPU_ISA."""
+    isa = os.environ.get("ONEDNN_MAX_CPU_ISA", "ALL")
+    return next((name for name, value in CPU_ISAS.items() if value == isa), isa)
 
 
 def _install_font() -> None:
@@ -46,9 +53,9 @@ def _install_font() -> None:
         shutil.copyfile(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf", target)
 
 
-def setup(threads: int = 0) -> int:
+def setup(threads: int = 0, cpu_isa: str = "AVX2") -> int:
     """Configure torch and Ultralytics for this process; return the torch thread count in use."""
-    configure_environment()
+    configure_environment(cpu_isa)
     _install_font()
     import torch
     from ultralytics.utils import SETTINGS, torch_utils
