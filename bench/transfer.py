@@ -69,11 +69,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pages", type=int, default=60, help="pages per set (default: %(default)s)")
     parser.add_argument("--model", type=Path, default=MODEL, help="the detector (default: the pipeline's best.pt)")
+    parser.add_argument("--imgsz", type=int, help="the size it was trained at (default: the profile's imgsz)")
     a = parser.parse_args()
     model = a.model.absolute()
     os.chdir(ROOT)
     p = P.load()
     prof = P.profile(p)
+    imgsz = a.imgsz or prof["imgsz"]
     runtime.setup(p["train"]["threads"], p["train"]["cpu_isa"])
     base = page_spec(p["synthetic"])
     seen_hands = [h for h in base.hands if h not in HELD_OUT_HANDS]
@@ -90,12 +92,12 @@ def main() -> None:
     results = {}
     for i, (name, spec) in enumerate(sets.items()):
         dataset = make_set(name, spec, a.pages, 1_000_000 + i)
-        results[name] = score(model, dataset, prof["imgsz"], prof["batch"])
+        results[name] = score(model, dataset, imgsz, prof["batch"])
         print(json.dumps({"set": name, **{k: results[name][k] for k in ("imgsz", *SHOWN, "lines")}}), flush=True)
         if name == "seen":
             for scaled, factor in SCALES.items():
-                imgsz = int(prof["imgsz"] * factor / 32 + 0.5) * 32  # Ultralytics needs a multiple of the stride
-                results[scaled] = score(model, dataset, imgsz, prof["batch"])
+                shown_at = int(imgsz * factor / 32 + 0.5) * 32  # Ultralytics needs a multiple of the stride
+                results[scaled] = score(model, dataset, shown_at, prof["batch"])
                 print(json.dumps({"set": scaled, **{k: results[scaled][k] for k in ("imgsz", *SHOWN, "lines")}}),
                       flush=True)
     for name in list(results)[1:]:
