@@ -113,7 +113,7 @@ def predict_one(model, path: Path, rel: str, out: Path, settings: dict, crops: b
     bgr = np.ascontiguousarray(rgb[:, :, ::-1])
     result = model.predict(bgr, imgsz=settings["imgsz"], conf=settings["conf"], iou=settings["iou"],
                            device=settings["device"], rect=False, verbose=False)[0]
-    xyxy, scores = result.boxes.xyxy.numpy(), result.boxes.conf.numpy()
+    xyxy, scores = result.boxes.xyxy.cpu().numpy(), result.boxes.conf.cpu().numpy()
     keep = np.ones(len(xyxy), bool) if settings["keep_duplicates"] else ~duplicate_parts(xyxy, scores)
     found = sorted(zip(xyxy[keep].tolist(), scores[keep].tolist()), key=lambda b: (b[0][1], b[0][0]))
     boxes = [{"xyxy": [round(v, 2) for v in xyxy], "score": round(score, 4)} for xyxy, score in found]

@@ -107,3 +107,11 @@ def test_gpu_profile_trains_on_cuda(project):
     metrics = json.loads((project / "metrics" / "train.json").read_text())
     assert metrics["profile"] == "rtx3050" and metrics["epochs"] == 1 and metrics["nbs"] == 4 * 8
     assert (project / "models" / "detector" / "best.pt").stat().st_size > 1e6
+    # Evaluation and prediction on the GPU too (their boxes come back as CUDA tensors).
+    stage(project, "evaluate")
+    assert json.loads((project / "metrics" / "eval.json").read_text())["errors"]["lines"] > 0
+    out = subprocess.run([sys.executable, "-m", "hwdetect.predict", "--device", "0", "--source",
+                          "data/split/images/test", "--out", "runs/gpu-predict"], cwd=project, capture_output=True,
+                         text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert (project / "runs" / "gpu-predict" / "predictions.csv").exists()

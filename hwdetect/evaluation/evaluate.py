@@ -65,7 +65,7 @@ def predictions(model_path: Path, images: list[Path], imgsz: int, device) -> lis
     for image in images:
         result = model.predict(str(image), imgsz=imgsz, device=device, conf=DETECT_CONF, verbose=False)[0]
         h, w = result.orig_shape
-        boxes, scores = result.boxes.xyxy.numpy(), result.boxes.conf.numpy()
+        boxes, scores = result.boxes.xyxy.cpu().numpy(), result.boxes.conf.cpu().numpy()
         keep = ~duplicate_parts(boxes, scores)
         found.append((image, boxes[keep], scores[keep], ground_truth(image, w, h)))
     return found
