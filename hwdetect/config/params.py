@@ -15,7 +15,7 @@ import yaml
 from hwdetect.cli import UserError, cli
 from hwdetect.config.checks import (Check, choice, class_map, fraction, int_range, names, ratios, sources, str_list,
                                     type_, url, weights)
-from hwdetect.config.registry import CUSTOM_FORMATS, HANDS, LAYOUTS, PRINT_FONTS
+from hwdetect.config.registry import CPU_ISAS, CUSTOM_FORMATS, HANDS, LAYOUTS, PRINT_FONTS
 from hwdetect.paths import PARAMS
 
 PROFILE_REQUIRED = ("model", "epochs", "batch", "imgsz", "device")
@@ -33,7 +33,7 @@ SCHEMA: dict[str, Any] = {
     "split": {"ratios": ratios},
     "iam": {"base_url": url, "archives": str_list, "archives_dir": type_(str), "downscale": fraction,
             "workers": INT},
-    "train": {"profile": type_(str), "pretrained_dir": type_(str), "threads": INT, "cpu_isa": choice("AVX2", "native")},
+    "train": {"profile": type_(str), "pretrained_dir": type_(str), "threads": INT, "cpu_isa": choice(*CPU_ISAS)},
     "profiles": None,  # checked by _check_profiles
     "evaluate": {"conf": NUM, "iou": NUM, "examples": INT},
     "export": {"opset": POS_INT, "max_map_drop": NUM, "max_output_diff": NUM},

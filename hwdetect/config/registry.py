@@ -5,6 +5,7 @@ from __future__ import annotations
 
 SOURCES = ("synthetic", "iam", "custom")
 SPLITS = ("train", "val", "test")
+CPU_ISAS = {"AVX2": "AVX2", "native": "ALL"}  # train.cpu_isa → the ONEDNN_MAX_CPU_ISA value torch is started with
 CUSTOM_FORMATS = ("yolo", "voc", "coco")  # annotation formats of the `custom` source
 
 # Page layouts of the synthetic generator; each is a function of the same name in hwdetect/synth/layouts.py.

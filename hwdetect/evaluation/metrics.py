@@ -35,8 +35,7 @@ def intersections(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """IoU of every box in a (N×4, xyxy) with every box in b (M×4)."""
     inter = intersections(a, b)
-    area = lambda x: (x[:, 2] - x[:, 0]) * (x[:, 3] - x[:, 1])  # noqa: E731
-    return inter / np.maximum(area(a)[:, None] + area(b)[None, :] - inter, 1e-9)
+    return inter / np.maximum(areas(a)[:, None] + areas(b)[None, :] - inter, 1e-9)
 
 
 def match(pred: np.ndarray, truth: np.ndarray, iou_min: float = 0.5) -> list[tuple[int, int]]:

@@ -16,9 +16,9 @@ import shutil
 import sys
 from pathlib import Path
 
+from hwdetect.config.registry import CPU_ISAS
 from hwdetect.paths import ULTRALYTICS_CONFIG
 
-CPU_ISAS = {"AVX2": "AVX2", "native": "ALL"}  # params.yaml train.cpu_isa → oneDNN's ONEDNN_MAX_CPU_ISA
 ENVIRONMENT = {
     "YOLO_CONFIG_DIR": str(ULTRALYTICS_CONFIG),
     "YOLO_OFFLINE": "1",
