@@ -43,10 +43,11 @@ def epoch_seconds(run_dir: Path) -> float:
 
 def stage_args(p: dict, save_dir: Path) -> tuple[str, dict]:
     """The model file and Ultralytics arguments the train stage uses, with another run folder."""
-    from hwdetect.training.trainer import ultralytics_args
+    from hwdetect.training.trainer import model_file, ultralytics_args
 
-    return ultralytics_args(p["train"]["profile"], P.profile(p), p["seed"], p["train"]["pretrained_dir"],
-                            paths.DATASET, save_dir)
+    name, prof = p["train"]["profile"], P.profile(p)
+    args = ultralytics_args(name, prof, p["seed"], paths.DATASET, save_dir)
+    return model_file(name, prof, p["train"]["pretrained_dir"], p["train"]["weights_url"]), args
 
 
 def train_stage_run(epochs: int) -> None:

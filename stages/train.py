@@ -20,7 +20,7 @@ from hwdetect.training.runfiles import rounded
 from hwdetect.files.atomic import write_json
 from hwdetect.paths import shown
 from hwdetect.training import runtime
-from hwdetect.training.trainer import publish, train, ultralytics_args
+from hwdetect.training.trainer import model_file, publish, train, ultralytics_args
 
 
 def main() -> None:
@@ -32,20 +32,22 @@ def main() -> None:
     if not paths.DATASET.exists():
         raise UserError(f"{shown(paths.DATASET)}: missing; run the split stage first (dvc repro split)")
     name, prof = p["train"]["profile"], params.profile(p)
+    for warning in params.ignored_values(p, [name]):
+        log.warning(f"warning: {warning}")
     threads = runtime.setup(p["train"]["threads"], p["train"]["cpu_isa"])
-    model_file, args = ultralytics_args(name, prof, p["seed"], p["train"]["pretrained_dir"], paths.DATASET,
-                                        paths.TRAIN_RUN)
-    seconds = train(model_file, args, resume)
+    args = ultralytics_args(name, prof, p["seed"], paths.DATASET, paths.TRAIN_RUN)
+    weights = model_file(name, prof, p["train"]["pretrained_dir"], p["train"]["weights_url"])
+    seconds, batch = train(weights, args, resume, name, prof)
 
     pipeline = {"profile": name, "seed": p["seed"], "threads": threads, "cpu_isa": runtime.cpu_isa_in_use(),
-                "model": prof["model"]}
+                "model": prof["model"], **({"model_sha256": prof["model_sha256"]} if "model_sha256" in prof else {})}
     best, rows = publish(paths.TRAIN_RUN, paths.MODEL, paths.TRAIN_REPORT, pipeline)
     metrics = rounded({
         "precision": best["metrics/precision(B)"], "recall": best["metrics/recall(B)"],
         "mAP50": best["metrics/mAP50(B)"], "mAP50-95": best["metrics/mAP50-95(B)"],
         "box_loss": best["val/box_loss"], "cls_loss": best["val/cls_loss"], "dfl_loss": best["val/dfl_loss"]})
     write_json(paths.metrics_file("train"), {"val": metrics, "best_epoch": int(best["epoch"]), "epochs": len(rows),
-                                             "imgsz": prof["imgsz"], "batch": prof["batch"], "nbs": args["nbs"],
+                                             "imgsz": prof["imgsz"], "batch": batch, "nbs": args.get("nbs", 64),
                                              **pipeline})
     write_json(paths.timing_file("train"), {"train_seconds": round(seconds, 1),
                                             "seconds_per_epoch": round(seconds / max(len(rows), 1), 2)})

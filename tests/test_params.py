@@ -1,9 +1,12 @@
 """Params mistakes stop a stage before any work, with one line naming the file, line and key."""
 from __future__ import annotations
 
+import re
+import sys
+
 import pytest
 
-from conftest import stage, write_params
+from conftest import run, stage, write_params
 from hwdetect.cli import UserError
 from hwdetect.config import params as P
 
@@ -26,6 +29,15 @@ from hwdetect.config import params as P
     ({"iam": {"base_url": "fki.tic.heia-fr.ch"}}, "iam.base_url: expected an http(s) URL"),
     ({"synthetic": {"hands": ["comic-sans"]}}, "synthetic.hands: unknown name 'comic-sans'; choose from:"),
     ({"synthetic": {"layouts": {"iam_form": 0, "notebook": 0, "letter": 0, "form_fill": 0}}}, "synthetic.layouts: weights must be numbers >= 0, not all 0"),
+    ({"profiles": {"rtx3050": {"batch": 0}}}, "profiles.rtx3050.batch: expected a number of images >= 1, -1 (auto-batch) or a fraction of GPU memory in (0, 1); got 0"),
+    ({"profiles": {"rtx3050": {"batch": 1.5}}}, "profiles.rtx3050.batch: expected a number of images >= 1, -1"),
+    ({"profiles": {"rtx3050": {"batch": -1}}}, "profiles.rtx3050.accumulate: must be 1 with batch -1 (auto-batch)"),
+    ({"profiles": {"rtx3050": {"model_sha256": "f59b3d83"}}}, "profiles.rtx3050.model_sha256: expected the 64 lowercase hex digits of a sha256"),
+    ({"profiles": {"cpu": {"model": "yolov8n"}}}, "profiles.cpu.model: expected an architecture (*.yaml, e.g. yolov8n.yaml) or pretrained weights (*.pt)"),
+    ({"profiles": {"cpu": {"model": "mine.pt"}}}, "profiles.cpu.model_sha256: missing; pretrained weights are pinned by their sha256 (sha256sum prints it)"),
+    ({"profiles": {"rtx3050": {"optimizer": "adam-w"}}}, "profiles.rtx3050.optimizer: expected one of auto, SGD, MuSGD, Adam, Adamax, AdamW"),
+    ({"profiles": {"rtx3050": {"patience": 0}}}, "profiles.rtx3050.patience: must be >= 1"),
+    ({"train": {"weights_url": "github.com/ultralytics"}}, "train.weights_url: expected an http(s) URL"),
 ])
 def test_bad_value_is_one_line_naming_key_and_line(project, overrides, expected):
     write_params(project, overrides)
@@ -54,6 +66,35 @@ def test_profile_needs_required_keys(project):
     (project / "params.yaml").write_text(yaml.safe_dump(params))
     with pytest.raises(UserError, match="profiles.production: missing imgsz"):
         P.load(project / "params.yaml")
+
+
+def test_pretrained_weights_without_their_pin_name_the_known_hash(project):
+    params = P.load(project / "params.yaml")
+    del params["profiles"]["production"]["model_sha256"]
+    import yaml
+    (project / "params.yaml").write_text(yaml.safe_dump(params))
+    with pytest.raises(UserError, match="profiles.production.model_sha256: missing; pretrained weights are pinned by "
+                                        "their sha256 .for Ultralytics' yolov8n.pt it is f59b3d833e2ff32e"):
+        P.load(project / "params.yaml")
+
+
+def test_auto_batch_and_memory_fractions_are_valid_params(project):
+    write_params(project, {"profiles": {"rtx3050": {"batch": -1, "accumulate": 1}, "production": {"batch": 0.7,
+                                                                                                  "accumulate": 1}}})
+    params = P.load(project / "params.yaml")
+    assert params["profiles"]["rtx3050"]["batch"] == -1 and params["profiles"]["production"]["batch"] == 0.7
+
+
+def test_learning_rate_that_ultralytics_would_ignore_is_a_one_line_warning(project):
+    write_params(project, {"profiles": {"cpu": {"lr0": 0.01}}})
+    result = run([sys.executable, "-m", "hwdetect.config.params"], project)
+    warning = result.stderr.strip()
+    assert re.fullmatch(r"warning: params.yaml:\d+: profiles.cpu.lr0 is ignored: with optimizer auto \(the default\) "
+                        r"Ultralytics picks its own; set profiles.cpu.optimizer: AdamW \(or SGD\) to use it", warning)
+    write_params(project, {"profiles": {"cpu": {"optimizer": "AdamW"}}})
+    assert run([sys.executable, "-m", "hwdetect.config.params"], project).stderr == ""
+    # The shipped GPU profiles pin AdamW, so their lr0 is used.
+    assert P.ignored_values(P.load(project / "params.yaml"), ["rtx3050", "production"], project / "params.yaml") == []
 
 
 def test_stage_exits_nonzero_with_one_line_and_writes_nothing(project):

@@ -57,15 +57,17 @@ def test_gpu_profile_without_cuda_is_a_clear_error(project):
 
 
 @pytest.mark.slow
-def test_missing_pretrained_weights_say_where_to_put_them(project):
+def test_pretrained_weights_offline_say_where_to_put_them(project):
     make_split(project)
-    write_params(project, {"profiles": {"cpu": {"model": "yolov8n.pt"}}})
+    sha = "f59b3d833e2ff32e194b5bb8e08d211dc7c5bdf144b90d2c8412c47ccfc83b36"
+    write_params(project, {"train": {"weights_url": "http://127.0.0.1:9/releases"},
+                           "profiles": {"cpu": {"model": "yolov8n.pt", "model_sha256": sha}}})
     result = stage(project, "train", check=False)
-    assert result.returncode == 2
-    assert result.stderr.strip() == (
-        "error: models/pretrained/yolov8n.pt: pretrained weights not found; download yolov8n.pt from "
-        "https://github.com/ultralytics/assets/releases into models/pretrained/, or set "
-        "profiles.cpu.model: yolov8n.yaml in params.yaml to train from scratch")
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert result.stderr.startswith("error: cannot download http://127.0.0.1:9/releases/yolov8n.pt (")
+    assert result.stderr.strip().endswith(f"download yolov8n.pt on a machine that is online and put it in "
+                                          f"models/pretrained/ (its sha256 must be {sha})")
+    assert sorted(f.name for f in (project / "models" / "pretrained").iterdir()) == ["README.md"]
 
 
 @pytest.mark.slow
@@ -115,3 +117,11 @@ def test_gpu_profile_trains_on_cuda(project):
                          text=True)
     assert out.returncode == 0, out.stderr[-2000:]
     assert (project / "runs" / "gpu-predict" / "predictions.csv").exists()
+
+
+@pytest.mark.gpu
+def test_doctor_finds_the_gpu_and_checks_amp(project):
+    out = subprocess.run([sys.executable, "-m", "hwdetect.doctor", "--profile", "rtx3050"], cwd=project,
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "GPU 0 " in out.stdout and "AMP works" in out.stdout and "rtx3050 fits" in out.stdout

@@ -63,7 +63,7 @@ def weights(choices: tuple[str, ...]) -> Check:
 
 def url(v: Any) -> str | None:
     if not isinstance(v, str) or not v.startswith(("http://", "https://")):
-        return f"expected an http(s) URL such as https://fki.tic.heia-fr.ch; got {v!r}"
+        return f"expected an http(s) URL (starting with https://); got {v!r}"
     return None
 
 
@@ -100,4 +100,23 @@ def ratios(v: Any) -> str | None:
         return f"ratios must sum to 1, they sum to {sum(v.values()):g}"
     if any(v[s] <= 0 for s in SPLITS):
         return f"every split needs a ratio > 0 (training validates on val, evaluation uses test); got {v!r}"
+    return None
+
+
+def batch_size(v: Any) -> str | None:
+    """Images per batch, or Ultralytics auto-batch: -1 (about 60 % of GPU memory) or a fraction of GPU memory."""
+    if isinstance(v, bool) or not (isinstance(v, int) and (v >= 1 or v == -1) or isinstance(v, float) and 0 < v < 1):
+        return f"expected a number of images >= 1, -1 (auto-batch) or a fraction of GPU memory in (0, 1); got {v!r}"
+    return None
+
+
+def model_file(v: Any) -> str | None:
+    if not isinstance(v, str) or not v.endswith((".yaml", ".pt")):
+        return f"expected an architecture (*.yaml, e.g. yolov8n.yaml) or pretrained weights (*.pt); got {v!r}"
+    return None
+
+
+def sha256_hex(v: Any) -> str | None:
+    if not isinstance(v, str) or len(v) != 64 or any(c not in "0123456789abcdef" for c in v):
+        return f"expected the 64 lowercase hex digits of a sha256 (sha256sum FILE prints them); got {v!r}"
     return None

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import difflib
+import sys
 import importlib.util
 from functools import lru_cache
 from pathlib import Path
@@ -13,12 +14,13 @@ from typing import Any
 import yaml
 
 from hwdetect.cli import UserError, cli
-from hwdetect.config.checks import (Check, choice, class_map, fraction, int_range, names, ratios, sources, str_list,
-                                    type_, url, weights)
-from hwdetect.config.registry import CPU_ISAS, CUSTOM_FORMATS, HANDS, LAYOUTS, PRINT_FONTS
+from hwdetect.config.checks import (Check, batch_size, choice, class_map, fraction, int_range, model_file, names,
+                                    ratios, sha256_hex, sources, str_list, type_, url, weights)
+from hwdetect.config.registry import CPU_ISAS, CUSTOM_FORMATS, HANDS, LAYOUTS, PRETRAINED, PRINT_FONTS
 from hwdetect.paths import PARAMS
 
 PROFILE_REQUIRED = ("model", "epochs", "batch", "imgsz", "device")
+OPTIMIZERS = ("auto", "SGD", "MuSGD", "Adam", "Adamax", "AdamW", "NAdam", "RAdam", "RMSprop")  # Ultralytics' names
 
 INT, POS_INT, NUM = type_(int, low=0), type_(int, low=1), type_(int, float, low=0)
 SCHEMA: dict[str, Any] = {
@@ -33,15 +35,18 @@ SCHEMA: dict[str, Any] = {
     "split": {"ratios": ratios},
     "iam": {"base_url": url, "archives": str_list, "archives_dir": type_(str), "downscale": fraction,
             "workers": INT},
-    "train": {"profile": type_(str), "pretrained_dir": type_(str), "threads": INT, "cpu_isa": choice(*CPU_ISAS)},
+    "train": {"profile": type_(str), "pretrained_dir": type_(str), "weights_url": url, "threads": INT,
+              "cpu_isa": choice(*CPU_ISAS)},
     "profiles": None,  # checked by _check_profiles
     "evaluate": {"conf": NUM, "iou": NUM, "examples": INT},
     "export": {"opset": POS_INT, "max_map_drop": NUM, "max_output_diff": NUM},
 }
 PROFILE_TYPES: dict[str, Check] = {
-    "model": type_(str), "epochs": POS_INT, "batch": POS_INT, "imgsz": type_(int, low=32),
-    "device": type_(str, int), "amp": type_(bool), "workers": INT, "accumulate": POS_INT,
+    "model": model_file, "model_sha256": sha256_hex, "epochs": POS_INT, "batch": batch_size,
+    "imgsz": type_(int, low=32), "device": type_(str, int), "amp": type_(bool), "workers": INT, "accumulate": POS_INT,
+    "patience": POS_INT, "lr0": type_(int, float, low=0), "optimizer": choice(*OPTIMIZERS),
 }
+PROFILE_EXTRA = {"accumulate", "model_sha256"}  # profile keys that are not Ultralytics train arguments
 
 
 @lru_cache
@@ -107,7 +112,7 @@ def _check_profiles(params: dict, file: Path, lines: _Lines) -> None:
     chosen = params["train"]["profile"]
     if chosen not in profiles:
         raise _fail(file, lines, ("train", "profile"), f"unknown profile {chosen!r}; choose one of: {', '.join(profiles)}")
-    valid = sorted(ultralytics_keys() | {"accumulate"})
+    valid = sorted(ultralytics_keys() | PROFILE_EXTRA)
     for name, profile in profiles.items():
         where = ("profiles", str(name))
         if not isinstance(profile, dict):
@@ -120,6 +125,15 @@ def _check_profiles(params: dict, file: Path, lines: _Lines) -> None:
         missing = [k for k in PROFILE_REQUIRED if k not in profile]
         if missing:
             raise _fail(file, lines, where, f"missing {', '.join(missing)}; every profile needs {', '.join(PROFILE_REQUIRED)}")
+        if profile["model"].endswith(".pt") and "model_sha256" not in profile:
+            known = PRETRAINED.get(Path(profile["model"]).name)
+            hint = f"for Ultralytics' {Path(profile['model']).name} it is {known}" if known else "sha256sum prints it"
+            raise _fail(file, lines, where + ("model_sha256",),
+                        f"missing; pretrained weights are pinned by their sha256 ({hint})")
+        if profile.get("accumulate", 1) != 1 and (profile["batch"] == -1 or isinstance(profile["batch"], float)):
+            raise _fail(file, lines, where + ("accumulate",),
+                        f"must be 1 with batch {profile['batch']} (auto-batch): Ultralytics picks the batch and "
+                        f"steps the optimizer every 64 images")
 
 
 def load(file: Path | str = PARAMS) -> dict[str, Any]:
@@ -142,6 +156,22 @@ def load(file: Path | str = PARAMS) -> dict[str, Any]:
     return params
 
 
+def ignored_values(params: dict[str, Any], profiles: list[str], file: Path | str = PARAMS) -> list[str]:
+    """One line for each profile value Ultralytics would ignore: lr0 and momentum under `optimizer: auto`."""
+    file = Path(file)
+    lines, found = _Lines(file.read_text()), []
+    for name in profiles:
+        prof = params["profiles"][name]
+        if str(prof.get("optimizer", "auto")).lower() != "auto":
+            continue
+        for key in ("lr0", "momentum"):
+            if key in prof:
+                where = f"{file.name}{lines(('profiles', name, key))}"
+                found.append(f"{where}: profiles.{name}.{key} is ignored: with optimizer auto (the default) "
+                             f"Ultralytics picks its own; set profiles.{name}.optimizer: AdamW (or SGD) to use it")
+    return found
+
+
 def profile(params: dict[str, Any]) -> dict[str, Any]:
     """The selected hardware profile, as a fresh dict."""
     return dict(params["profiles"][params["train"]["profile"]])
@@ -150,9 +180,12 @@ def profile(params: dict[str, Any]) -> dict[str, Any]:
 def main() -> None:
     import argparse
 
-    argparse.ArgumentParser(description="Check params.yaml: prints nothing and exits 0 when it is valid, "
-                                        "else one line naming the line and key.").parse_args()
-    load()
+    argparse.ArgumentParser(description="Check params.yaml: exits 0 when it is valid (printing a warning "
+                                        "for each value Ultralytics would ignore), else one line naming the line and "
+                                        "key.").parse_args()
+    params = load()
+    for warning in ignored_values(params, list(params["profiles"])):
+        print(f"warning: {warning}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -11,31 +11,35 @@ from pathlib import Path
 from hwdetect.cli import UserError, log
 from hwdetect.files.atomic import atomic_dir, remove
 from hwdetect.training.runfiles import canonical_checkpoint, copy_plots, results_rows, write_results, write_tensorboard
+from hwdetect.training.weights import ensure_weights
 
+LOW_MEMORY_IMGSZ = 416  # the guide's out-of-memory recipe: batch 1, imgsz 416, accumulate 16, cache false
 # Product defaults, overridable in a profile: mirrored handwriting is not handwriting.
 DEFAULTS = {"fliplr": 0.0, "deterministic": True, "plots": True, "val": True, "exist_ok": True}
 
 
-def resolve_model(name: str, pretrained_dir: str, profile: str) -> str:
-    """`*.yaml` builds the architecture from scratch; `*.pt` must be on disk (nothing is downloaded)."""
-    if name.endswith(".yaml"):
-        return name
-    path = Path(name) if "/" in name else Path(pretrained_dir) / name
-    if not path.exists():
-        raise UserError(
-            f"{path}: pretrained weights not found; download {path.name} from "
-            f"https://github.com/ultralytics/assets/releases into {path.parent}/, or set "
-            f"profiles.{profile}.model: yolov8n.yaml in params.yaml to train from scratch")
-    return str(path)
+def model_file(profile_name: str, profile: dict, pretrained_dir: str, weights_url: str) -> str:
+    """`*.yaml` builds the architecture from scratch; `*.pt` is pretrained weights, fetched once and pinned by hash."""
+    if profile["model"].endswith(".yaml"):
+        return profile["model"]
+    return str(ensure_weights(profile["model"], profile["model_sha256"], pretrained_dir, weights_url, profile_name))
 
 
-def check_device(device: str | int, profile: str) -> None:
+def check_hardware(profile: dict, name: str) -> None:
+    """Refuse, before any output is touched, a device this machine lacks and auto-batch without a GPU."""
     import torch
 
-    if str(device).lower() not in ("cpu", "mps") and not torch.cuda.is_available():
+    device, batch = profile["device"], profile["batch"]
+    gpu = str(device).lower() not in ("cpu", "mps")
+    if gpu and not torch.cuda.is_available():
         raise UserError(
-            f"params.yaml: profiles.{profile}.device is {device!r} but torch sees no CUDA GPU on this machine; "
-            f"use the cpu profile (dvc exp run -S train.profile=cpu) or set profiles.{profile}.device: cpu")
+            f"params.yaml: profiles.{name}.device is {device!r} but torch sees no CUDA GPU on this machine; "
+            f"use the cpu profile (dvc exp run -S train.profile=cpu) or set profiles.{name}.device: cpu "
+            f"(`python -m hwdetect.doctor` says why)")
+    if (batch == -1 or isinstance(batch, float)) and not gpu:
+        raise UserError(
+            f"params.yaml: profiles.{name}.batch is {batch} (Ultralytics auto-batch), which sizes the batch from "
+            f"free CUDA memory and needs a GPU; set a number of images such as 16 for device {device!r}")
 
 
 def interrupted_run(work: Path) -> Path | None:
@@ -49,32 +53,66 @@ def interrupted_run(work: Path) -> Path | None:
     return last if ckpt.get("epoch", -1) >= 0 else None
 
 
-def ultralytics_args(profile_name: str, profile: dict, seed: int, pretrained_dir: str, dataset: Path,
-                     save_dir: Path) -> tuple[str, dict]:
-    """The model file and Ultralytics train arguments for a profile (a dict of params.yaml `profiles`)."""
-    prof = dict(profile)
-    check_device(prof["device"], profile_name)
-    model_file = resolve_model(prof.pop("model"), pretrained_dir, profile_name)
-    prof["nbs"] = prof["batch"] * prof.pop("accumulate", 1)
-    return model_file, {**DEFAULTS, **prof, "data": str(dataset), "seed": seed, "save_dir": str(save_dir)}
+def ultralytics_args(profile_name: str, profile: dict, seed: int, dataset: Path, save_dir: Path) -> dict:
+    """Ultralytics train arguments for a profile (a dict of params.yaml `profiles`)."""
+    prof = {k: v for k, v in profile.items() if k not in ("model", "model_sha256")}
+    check_hardware(prof, profile_name)
+    accumulate = prof.pop("accumulate", 1)
+    if isinstance(prof["batch"], int) and prof["batch"] > 0:  # auto-batch keeps Ultralytics' nbs (64)
+        prof["nbs"] = prof["batch"] * accumulate
+    return {**DEFAULTS, **prof, "data": str(dataset), "seed": seed, "save_dir": str(save_dir)}
 
 
-def train(model_file: str, args: dict, resume: bool) -> float:
-    """Train in args["save_dir"], continuing an interrupted run there when `resume`; return the seconds taken."""
+def train(model_file: str, args: dict, resume: bool, profile_name: str, profile: dict) -> tuple[float, int]:
+    """Train in args["save_dir"], continuing an interrupted run there when `resume`; return the seconds taken and
+    the batch size used (Ultralytics may pick it: auto-batch, or halving after running out of memory)."""
     from ultralytics import YOLO
 
     work = Path(args["save_dir"])
     last = interrupted_run(work)
     start = time.perf_counter()
-    if resume and last:
-        log.info(f"train: resuming the interrupted run {last}")
-        YOLO(str(last)).train(resume=True)
+    try:
+        if resume and last:
+            log.info(f"train: resuming the interrupted run {last}")
+            yolo = YOLO(str(last))
+            yolo.train(resume=True)
+        else:
+            if last:
+                log.info(f"train: {last} is an unfinished run; starting over (RESUME=1 continues it instead)")
+            remove(work)
+            yolo = YOLO(model_file)
+            yolo.train(**args)
+    except RuntimeError as err:  # torch.OutOfMemoryError is one
+        if "out of memory" not in str(err).lower():
+            raise
+        raise out_of_memory(profile_name, profile) from None
+    return time.perf_counter() - start, yolo.trainer.batch_size
+
+
+def out_of_memory(name: str, profile: dict) -> UserError:
+    """One line: the memory that ran out, the profile, and the exact command for the guide's low-memory recipe."""
+    import psutil
+    import torch
+
+    device = str(profile["device"]).split(",")[0].strip()
+    if device.lower() not in ("cpu", "mps") and torch.cuda.is_available():
+        props = torch.cuda.get_device_properties(int(device) if device.isdigit() else 0)
+        where = f"{props.name} ({props.total_memory / 2**30:.1f} GiB)"
     else:
-        if last:
-            log.info(f"train: {last} is an unfinished run; starting over (RESUME=1 continues it instead)")
-        remove(work)
-        YOLO(model_file).train(**args)
-    return time.perf_counter() - start
+        where = f"{device} ({psutil.virtual_memory().total / 2**30:.0f} GiB RAM)"
+    changes = {}
+    if profile["batch"] != 1:
+        changes.update(batch=1, accumulate=16)
+    if profile["imgsz"] > LOW_MEMORY_IMGSZ:
+        changes["imgsz"] = LOW_MEMORY_IMGSZ
+    if profile.get("cache") not in (False, None, "false"):
+        changes["cache"] = "false"
+    if not changes:
+        changes["imgsz"] = 320
+    command = "dvc exp run " + " ".join(f"-S profiles.{name}.{k}={v}" for k, v in changes.items())
+    return UserError(f"out of memory on {where} with profile {name} (batch {profile['batch']}, imgsz "
+                     f"{profile['imgsz']}); close other programs using it (nvidia-smi lists them) and use less: "
+                     f"{command}")
 
 
 def publish(work: Path, model_out: Path, report_out: Path, pipeline: dict) -> tuple[dict, list[dict]]:

@@ -15,11 +15,10 @@ from urllib.parse import urlsplit
 
 import requests
 import urllib3
-from requests.adapters import HTTPAdapter
 from tqdm import tqdm
-from urllib3.util.retry import Retry
 
 from hwdetect.cli import UserError, log
+from hwdetect.files.http import new_session
 from hwdetect.paths import IAM_CREDENTIALS, shown
 from hwdetect.sources.iam.archives import CHUNK, GZIP_MAGIC, inspect
 
@@ -54,17 +53,6 @@ def credentials(file: Path = IAM_CREDENTIALS) -> tuple[str | None, str | None]:
     if not (found.get("username") and found.get("password")):
         raise UserError(f"{shown(file)}: needs both a `username=...` and a `password=...` line")
     return found["username"], found["password"]
-
-
-def new_session(retries: int = 5, backoff: float = 1.0) -> requests.Session:
-    """A session whose GETs are retried with exponential backoff on connection errors and 5xx answers."""
-    session = requests.Session()
-    retry = Retry(total=retries, backoff_factor=backoff, status_forcelist=(500, 502, 503, 504),
-                  allowed_methods=frozenset({"GET"}), raise_on_status=False)
-    for scheme in ("http://", "https://"):
-        session.mount(scheme, HTTPAdapter(max_retries=retry))
-    session.headers.update({"User-Agent": "handwriting-pipeline/iam_download", "Accept-Encoding": "identity"})
-    return session
 
 
 def _public(url: str) -> str:
@@ -189,7 +177,7 @@ def download(base_url: str, archives: list[str], dest_dir: Path, username: str |
             raise UserError(f"params.yaml: iam.base_url: expected an http(s):// address such as "
                             f"https://fki.tic.heia-fr.ch, got {_public(base_url)!r}")
         dest_dir.mkdir(parents=True, exist_ok=True)
-        session = session or new_session(attempts, backoff)
+        session = session or new_session("iam_download", attempts, backoff)
         login(session, base_url, username, password)
         for name in missing:
             present[name] = fetch(session, base_url, name, dest_dir, attempts, backoff)
