@@ -40,7 +40,7 @@ def main() -> None:
     seconds, batch = train(weights, args, resume, name, prof)
 
     pipeline = {"profile": name, "seed": p["seed"], "threads": threads, "cpu_isa": runtime.cpu_isa_in_use(),
-                "model": prof["model"], **({"model_sha256": prof["model_sha256"]} if "model_sha256" in prof else {})}
+                "model": prof["model"], **({"model_sha256": prof["model_sha256"]} if weights.endswith(".pt") else {})}
     best, rows = publish(paths.TRAIN_RUN, paths.MODEL, paths.TRAIN_REPORT, pipeline)
     metrics = rounded({
         "precision": best["metrics/precision(B)"], "recall": best["metrics/recall(B)"],
