@@ -123,12 +123,15 @@ def card(gib, name="NVIDIA GeForce RTX 3050", amp=None):
     return {"index": 0, "name": name, "gib": gib, "capability": "8.6", "amp": amp}
 
 
-def test_doctor_says_which_profile_fits_a_6_gb_card_and_what_to_fix():
+def test_doctor_says_which_profile_fits_a_card_and_what_to_fix():
     rtx3050 = {"device": 0, "amp": True}
     assert profile_problem("rtx3050", rtx3050, [card(6.0)], "13.0") is None
-    assert "needs ~5.5 GiB and NVIDIA GeForce RTX 3050 has 6.0 GiB" in profile_problem("production", rtx3050,
-                                                                                         [card(6.0)], "13.0")
-    assert profile_problem("production", rtx3050, [card(79.2)], "13.0") is None
+    assert profile_problem("production", rtx3050, [card(6.0)], "13.0") is None
+    small = card(1.2, name="NVIDIA GeForce MX150")
+    assert profile_problem("rtx3050", rtx3050, [small], "13.0") is None
+    assert "needs ~1.4 GiB and NVIDIA GeForce MX150 has 1.2 GiB" in profile_problem("production", rtx3050, [small],
+                                                                                      "13.0")
+    assert "has 1 GPU(s); set device: 0" in profile_problem("rtx3050", {"device": 1, "amp": True}, [small], "13.0")
     assert "CPU-only build; install a CUDA build" in profile_problem("rtx3050", rtx3050, [], None)
     assert "sees no GPU; check that nvidia-smi lists one" in profile_problem("rtx3050", rtx3050, [], "13.0")
     bad_amp = card(6.0, amp="GTX 1650 is known to give NaN losses with AMP; set amp: false in the profile")
