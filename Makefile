@@ -1,10 +1,11 @@
 # make repro: set up .venv and run the pipeline. make test: set up .venv and run the test suite.
+# make push / make pull / make status: share outputs and runs through the DVC remote (README: Sharing data and models).
 PYTHON ?= python3
 VENV := .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export DVC_NO_ANALYTICS := 1
 
-.PHONY: setup repro test test-fast bench clean
+.PHONY: setup repro push pull status test test-fast bench clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -17,6 +18,15 @@ setup: $(VENV)/.installed
 repro: setup
 	python -m hwdetect.config.params
 	dvc repro
+
+push: setup
+	python -m hwdetect.push
+
+pull: setup
+	dvc pull --with-deps dvc.yaml
+
+status: setup
+	dvc status --with-deps dvc.yaml
 
 test: setup
 	python -m pytest

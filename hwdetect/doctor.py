@@ -12,6 +12,7 @@ import re
 
 from hwdetect.cli import UserError, cli
 from hwdetect.config import params
+from hwdetect.config.checks import gpu_indices
 from hwdetect.paths import shown
 from hwdetect.training import runtime
 
@@ -113,7 +114,7 @@ def main() -> None:
         amp = "AMP works" if card["amp"] is None else f"AMP problem: {card['amp']}"
         print(f"GPU {card['index']}        {card['name']}, {card['gib']:.1f} GiB, compute {card['capability']}, {amp}")
         print("             " + "; ".join(f"{n} {fits(n, card['gib'])}" for n, pr in p["profiles"].items()
-                                          if str(pr["device"]).lower() != "cpu"))
+                                          if gpu_indices(pr["device"])))
     if not cards:
         print("GPU          none visible to torch")
     if (status := weights_status(p, name, args.fetch)) is not None:
@@ -129,7 +130,8 @@ def main() -> None:
 
 def profile_problem(name: str, prof: dict, cards: list[dict], cuda_build: str | None) -> str | None:
     """What stops the profile on this machine, with the fix; None when nothing does."""
-    if str(prof["device"]).lower() in ("cpu", "mps"):
+    gpus = gpu_indices(prof["device"])
+    if not gpus:
         return None
     if cuda_build is None:
         return (f"torch is a CPU-only build; install a CUDA build (Linux: pip install torch==2.14.1 "
@@ -137,11 +139,9 @@ def profile_problem(name: str, prof: dict, cards: list[dict], cuda_build: str | 
     if not cards:
         return (f"torch (CUDA {cuda_build}) sees no GPU; check that nvidia-smi lists one and that the driver "
                 f"supports CUDA {cuda_build}, or use the cpu profile")
-    first = str(prof["device"]).split(",")[0].strip()
-    index = int(first) if first.isdigit() else 0
-    if index >= len(cards):
+    if max(gpus) >= len(cards):
         return f"profiles.{name}.device is {prof['device']!r} but this machine has {len(cards)} GPU(s); set device: 0"
-    card = cards[index]
+    card = min((cards[i] for i in gpus), key=lambda c: c["gib"])  # the smallest card limits every DDP process
     if prof.get("amp") and card["amp"]:
         return card["amp"].replace("the profile", f"profiles.{name}")
     need = need_gib(name)

@@ -21,6 +21,7 @@ from hwdetect.training.runfiles import rounded
 from hwdetect.files.atomic import write_json
 from hwdetect.paths import shown
 from hwdetect.training import runtime
+from hwdetect.training.trainer import inference_settings
 
 
 def main() -> None:
@@ -34,14 +35,15 @@ def main() -> None:
     a = parser.parse_args()
     p = params.load()
     prof, e = params.profile(p), p["evaluate"]
-    settings = {"imgsz": a.imgsz or prof["imgsz"], "batch": prof["batch"], "device": prof["device"],
+    device, batch = inference_settings(prof)
+    settings = {"imgsz": a.imgsz or prof["imgsz"], "batch": batch, "device": device,
                 "conf": e["conf"], "iou": e["iou"], "examples": e["examples"]}
     runtime.setup(p["train"]["threads"], p["train"]["cpu_isa"])
     if a.model is None and a.data is None and a.out is None:
         metrics, speed = evaluate(paths.MODEL, paths.DATASET, "test", paths.EVAL_REPORT, paths.EVAL_RUN, settings,
                                   paths.TRAIN_RESULTS)
         write_json(paths.metrics_file("eval"), metrics)
-        write_json(paths.timing_file("evaluate"), {"ms_per_image": rounded(speed, 2), "device": str(prof["device"])})
+        write_json(paths.timing_file("evaluate"), {"ms_per_image": rounded(speed, 2), "device": str(device)})
         where = shown(paths.EVAL_REPORT / "report.html")
     else:
         model, data = (a.model or paths.MODEL).resolve(), (a.data or paths.DATASET).resolve()

@@ -16,6 +16,7 @@ from hwdetect.training.runfiles import rounded
 from hwdetect.files.atomic import write_json
 from hwdetect.paths import shown
 from hwdetect.training import runtime
+from hwdetect.training.trainer import inference_settings
 
 
 def main() -> None:
@@ -28,7 +29,7 @@ def main() -> None:
             raise UserError(f"{shown(path)}: missing; run the pipeline first (dvc repro)")
     prof, x, e = params.profile(p), p["export"], p["evaluate"]
     threads = runtime.setup(p["train"]["threads"], p["train"]["cpu_isa"])
-    settings = {"imgsz": prof["imgsz"], "batch": prof["batch"], "conf": e["conf"], "iou": e["iou"], "opset": x["opset"]}
+    settings = {"imgsz": prof["imgsz"], "batch": inference_settings(prof)[1], "conf": e["conf"], "iou": e["iou"], "opset": x["opset"]}
     r = export_checked(paths.MODEL, paths.ONNX, paths.DATASET, paths.TEST_IMAGES, paths.EVAL_RUN, settings, x)
     size = paths.ONNX.stat().st_size
     write_json(paths.metrics_file("export"), {

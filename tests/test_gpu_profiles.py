@@ -110,6 +110,18 @@ def test_auto_batch_needs_a_gpu_and_says_why():
     check_hardware({"device": "cpu", "batch": 16}, "cpu")
 
 
+def test_more_gpus_than_the_machine_has_are_refused_before_training(monkeypatch):
+    if not torch.cuda.is_available():
+        with pytest.raises(UserError, match=r"profiles.production.device is \[0, 1\] but torch sees no CUDA GPU"):
+            check_hardware({"device": [0, 1], "batch": 8}, "production")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # a machine with one GPU
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    with pytest.raises(UserError, match=r"profiles.production.device is '0,1' but torch sees 1 CUDA GPU\(s\) on this "
+                                        r"machine; list only the GPUs it has \(nvidia-smi -L\), e.g. device: 0"):
+        check_hardware({"device": "0,1", "batch": 8}, "production")
+    check_hardware({"device": 0, "batch": 8}, "production")
+
+
 def test_out_of_memory_message_gives_the_low_memory_recipe_for_the_profile():
     message = str(out_of_memory("rtx3050", {"device": "cpu", "batch": 2, "imgsz": 512, "cache": False}))
     assert message.startswith("out of memory on cpu (") and "with profile rtx3050 (batch 2, imgsz 512)" in message
@@ -132,6 +144,7 @@ def test_doctor_says_which_profile_fits_a_card_and_what_to_fix():
     assert "needs ~1.4 GiB and NVIDIA GeForce MX150 has 1.2 GiB" in profile_problem("production", rtx3050, [small],
                                                                                       "13.0")
     assert "has 1 GPU(s); set device: 0" in profile_problem("rtx3050", {"device": 1, "amp": True}, [small], "13.0")
+    assert "is [0, 1] but this machine has 1 GPU(s)" in profile_problem("production", {"device": [0, 1]}, [small], "13")
     assert "CPU-only build; install a CUDA build" in profile_problem("rtx3050", rtx3050, [], None)
     assert "sees no GPU; check that nvidia-smi lists one" in profile_problem("rtx3050", rtx3050, [], "13.0")
     bad_amp = card(6.0, amp="GTX 1650 is known to give NaN losses with AMP; set amp: false in the profile")

@@ -38,6 +38,10 @@ from hwdetect.config import params as P
     ({"profiles": {"rtx3050": {"optimizer": "adam-w"}}}, "profiles.rtx3050.optimizer: expected one of auto, SGD, MuSGD, Adam, Adamax, AdamW"),
     ({"profiles": {"rtx3050": {"patience": 0}}}, "profiles.rtx3050.patience: must be >= 1"),
     ({"train": {"weights_url": "github.com/ultralytics"}}, "train.weights_url: expected an http(s) URL"),
+    ({"profiles": {"production": {"device": [0, 1], "batch": 3}}}, "profiles.production.batch: 3 does not split over the 2 GPUs of device [0, 1]: on several GPUs the batch is split evenly (no auto-batch); use a multiple of 2"),
+    ({"profiles": {"production": {"device": "0,1", "batch": -1, "accumulate": 1}}}, "profiles.production.batch: -1 does not split over the 2 GPUs of device '0,1'"),
+    ({"profiles": {"production": {"device": "gpu"}}}, "profiles.production.device: expected cpu, a CUDA device index such as 0, or several GPUs such as [0, 1]; got 'gpu'"),
+    ({"profiles": {"production": {"device": [0, 0]}}}, "profiles.production.device: expected cpu, a CUDA device index"),
 ])
 def test_bad_value_is_one_line_naming_key_and_line(project, overrides, expected):
     write_params(project, overrides)
@@ -83,6 +87,13 @@ def test_auto_batch_and_memory_fractions_are_valid_params(project):
                                                                                                   "accumulate": 1}}})
     params = P.load(project / "params.yaml")
     assert params["profiles"]["rtx3050"]["batch"] == -1 and params["profiles"]["production"]["batch"] == 0.7
+
+
+def test_several_gpus_are_valid_params_when_the_batch_splits_evenly(project):
+    write_params(project, {"profiles": {"production": {"device": [0, 1], "batch": 8},
+                                        "rtx3050": {"device": "0,1,2,3", "batch": 8}}})
+    params = P.load(project / "params.yaml")
+    assert params["profiles"]["production"]["device"] == [0, 1]
 
 
 def test_learning_rate_that_ultralytics_would_ignore_is_a_one_line_warning(project):

@@ -120,3 +120,23 @@ def sha256_hex(v: Any) -> str | None:
     if not isinstance(v, str) or len(v) != 64 or any(c not in "0123456789abcdef" for c in v):
         return f"expected the 64 lowercase hex digits of a sha256 (sha256sum FILE prints them); got {v!r}"
     return None
+
+
+def gpu_indices(device: Any) -> list[int]:
+    """The CUDA devices a profile's `device` names ([] for cpu or mps): 0, "0", "cuda:0", "0,1" or [0, 1]."""
+    items = device if isinstance(device, list) else str(device).lower().removeprefix("cuda:").split(",")
+    if items in (["cpu"], ["mps"]):
+        return []
+    return [int(str(x).strip()) for x in items]
+
+
+def device(v: Any) -> str | None:
+    """cpu, mps, a CUDA index, or several GPUs for Ultralytics DDP: "0,1" or [0, 1]."""
+    try:
+        indices = gpu_indices(v)
+    except ValueError:
+        indices = None
+    ok = not isinstance(v, bool) and isinstance(v, (int, str, list)) and indices is not None
+    if not ok or any(i < 0 for i in indices) or len(set(indices)) != len(indices) or (isinstance(v, list) and not v):
+        return f"expected cpu, a CUDA device index such as 0, or several GPUs such as [0, 1]; got {v!r}"
+    return None

@@ -14,8 +14,8 @@ from typing import Any
 import yaml
 
 from hwdetect.cli import UserError, cli
-from hwdetect.config.checks import (Check, batch_size, choice, class_map, fraction, int_range, model_file, names,
-                                    ratios, sha256_hex, sources, str_list, type_, url, weights)
+from hwdetect.config.checks import (Check, batch_size, choice, class_map, device, fraction, gpu_indices, int_range,
+                                    model_file, names, ratios, sha256_hex, sources, str_list, type_, url, weights)
 from hwdetect.config.registry import CPU_ISAS, CUSTOM_FORMATS, HANDS, LAYOUTS, PRETRAINED, PRINT_FONTS
 from hwdetect.paths import PARAMS
 
@@ -43,7 +43,7 @@ SCHEMA: dict[str, Any] = {
 }
 PROFILE_TYPES: dict[str, Check] = {
     "model": model_file, "model_sha256": sha256_hex, "epochs": POS_INT, "batch": batch_size,
-    "imgsz": type_(int, low=32), "device": type_(str, int), "amp": type_(bool), "workers": INT, "accumulate": POS_INT,
+    "imgsz": type_(int, low=32), "device": device, "amp": type_(bool), "workers": INT, "accumulate": POS_INT,
     "patience": POS_INT, "lr0": type_(int, float, low=0), "optimizer": choice(*OPTIMIZERS),
 }
 PROFILE_EXTRA = {"accumulate", "model_sha256"}  # profile keys that are not Ultralytics train arguments
@@ -130,7 +130,12 @@ def _check_profiles(params: dict, file: Path, lines: _Lines) -> None:
             hint = f"for Ultralytics' {Path(profile['model']).name} it is {known}" if known else "sha256sum prints it"
             raise _fail(file, lines, where + ("model_sha256",),
                         f"missing; pretrained weights are pinned by their sha256 ({hint})")
-        if profile.get("accumulate", 1) != 1 and (profile["batch"] == -1 or isinstance(profile["batch"], float)):
+        gpus, batch = len(gpu_indices(profile["device"])), profile["batch"]
+        if gpus > 1 and (batch == -1 or isinstance(batch, float) or batch % gpus):
+            raise _fail(file, lines, where + ("batch",),
+                        f"{batch} does not split over the {gpus} GPUs of device {profile['device']!r}: on several GPUs "
+                        f"the batch is split evenly (no auto-batch); use a multiple of {gpus}")
+        if profile.get("accumulate", 1) != 1 and (batch == -1 or isinstance(batch, float)):
             raise _fail(file, lines, where + ("accumulate",),
                         f"must be 1 with batch {profile['batch']} (auto-batch): Ultralytics picks the batch and "
                         f"steps the optimizer every 64 images")

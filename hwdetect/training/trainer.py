@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from hwdetect.cli import UserError, log
+from hwdetect.config.checks import gpu_indices
 from hwdetect.files.atomic import atomic_dir, remove
 from hwdetect.training.runfiles import canonical_checkpoint, copy_plots, results_rows, write_results, write_tensorboard
 from hwdetect.training.weights import ensure_weights
@@ -30,16 +31,26 @@ def check_hardware(profile: dict, name: str) -> None:
     import torch
 
     device, batch = profile["device"], profile["batch"]
-    gpu = str(device).lower() not in ("cpu", "mps")
-    if gpu and not torch.cuda.is_available():
+    gpus = gpu_indices(device)
+    if gpus and not torch.cuda.is_available():
         raise UserError(
             f"params.yaml: profiles.{name}.device is {device!r} but torch sees no CUDA GPU on this machine; "
             f"use the cpu profile (dvc exp run -S train.profile=cpu) or set profiles.{name}.device: cpu "
             f"(`python -m hwdetect.doctor` says why)")
-    if (batch == -1 or isinstance(batch, float)) and not gpu:
+    if gpus and max(gpus) >= torch.cuda.device_count():
+        raise UserError(
+            f"params.yaml: profiles.{name}.device is {device!r} but torch sees {torch.cuda.device_count()} CUDA "
+            f"GPU(s) on this machine; list only the GPUs it has (nvidia-smi -L), e.g. device: 0")
+    if (batch == -1 or isinstance(batch, float)) and not gpus:
         raise UserError(
             f"params.yaml: profiles.{name}.batch is {batch} (Ultralytics auto-batch), which sizes the batch from "
             f"free CUDA memory and needs a GPU; set a number of images such as 16 for device {device!r}")
+
+
+def inference_settings(profile: dict) -> tuple[str | int, int]:
+    """Device and batch for validation and prediction: one GPU of a multi-GPU profile, a fixed batch for auto-batch."""
+    gpus, batch = gpu_indices(profile["device"]), profile["batch"]
+    return (gpus[0] if gpus else profile["device"]), (batch if isinstance(batch, int) and batch > 0 else 16)
 
 
 def interrupted_run(work: Path) -> Path | None:
@@ -94,12 +105,12 @@ def out_of_memory(name: str, profile: dict) -> UserError:
     import psutil
     import torch
 
-    device = str(profile["device"]).split(",")[0].strip()
-    if device.lower() not in ("cpu", "mps") and torch.cuda.is_available():
-        props = torch.cuda.get_device_properties(int(device) if device.isdigit() else 0)
+    gpus = gpu_indices(profile["device"])
+    if gpus and torch.cuda.is_available():
+        props = torch.cuda.get_device_properties(gpus[0])
         where = f"{props.name} ({props.total_memory / 2**30:.1f} GiB)"
     else:
-        where = f"{device} ({psutil.virtual_memory().total / 2**30:.0f} GiB RAM)"
+        where = f"{profile['device']} ({psutil.virtual_memory().total / 2**30:.0f} GiB RAM)"
     changes = {}
     if profile["batch"] != 1:
         changes.update(batch=1, accumulate=16)
