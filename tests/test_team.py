@@ -155,6 +155,9 @@ def test_queued_experiments_compare_and_travel_through_git_and_s3(team):
     diff = json.loads(dvc(c, "exp", "diff", "seed3", "seed4", "--json").stdout)
     assert diff["params"]["params.yaml"]["seed"] == {"old": 3, "new": 4, "diff": 1}
     assert "metrics/train.json" in diff["metrics"]
+    dvc(c, "plots", "diff", "seed3", "seed4", "-o", "exp-plots")  # experiments' curves side by side, offline
+    page = (c / "exp-plots" / "index.html").read_text()
+    assert "seed3" in page and "seed4" in page and "<script src=" not in page
 
     dvc(c, "exp", "push", "origin", "seed3")
     d = clone(origin, team.root / "colleague", team.endpoint)
