@@ -161,6 +161,55 @@ def test_coco_exports(tmp_path, layout):
                                                       f"custom.classes; dropped"]
 
 
+def test_current_cvat_exports_with_saved_images_find_them_in_the_subset_folder(tmp_path):
+    """CVAT "COCO 1.0" with "Save images": images/<subset>/, file_name without the folder; a project has one JSON and
+    one image folder per subset, and the same file name may be in two subsets."""
+    src, out = tmp_path / "custom", tmp_path / "out"
+    page(src / "task" / "images" / "default" / "89.jpg")
+    coco(src / "task" / "annotations" / "instances_default.json", [(1, "89.jpg")], [(1, 1, [20, 10, 100, 20])],
+         {1: "handwriting"})
+    for subset, box in (("Train", [10, 10, 50, 20]), ("Validation", [30, 40, 60, 20])):
+        page(src / "project" / "images" / subset / "1.jpg")
+        coco(src / "project" / "annotations" / f"instances_{subset}.json", [(1, "1.jpg")], [(1, 1, box)],
+             {1: "handwriting"})
+    report = convert(src, out)
+    assert report["images"]["converted"] == 3 and report["problems"]["labels_without_images"] == []
+    assert labels(out, "project__Train__1") == approx([[0, 0.175, 0.2, 0.25, 0.2]])
+    assert labels(out, "project__Validation__1") == approx([[0, 0.3, 0.5, 0.3, 0.2]])
+
+
+@pytest.mark.parametrize("file_name, image", [
+    ("C:\\Users\\me\\scans\\p 2.jpg", "scans/p 2.jpg"),  # Windows, absolute: tried by its last folders
+    ("scans\\p 2.jpg", "scans/p 2.jpg"),                 # Windows, relative
+    ("/data/upload/3/p 2.jpg", "images/p 2.jpg"),         # Label Studio's upload path on its server
+    ("images/3f2a9c1b-p 2.jpg", "images/p 2.jpg"),        # Label Studio's upload name, original file beside it
+    ("images\\3f2a9c1b-p 2.jpg", "images/3f2a9c1b-p 2.jpg"),  # the export's own copy, written on Windows
+])
+def test_coco_file_names_as_windows_posix_and_label_studio_write_them(tmp_path, file_name, image):
+    src, out = tmp_path / "custom", tmp_path / "out"
+    page(src / image)
+    coco(src / "result.json", [(1, file_name)], [(1, 1, [20, 10, 100, 20])], {1: "handwriting"})
+    report = convert(src, out)
+    assert report["images"]["converted"] == 1, report["problems"]
+    assert [labels(out, f.stem) for f in (out / "labels").iterdir()] == [approx([[0, 0.35, 0.2, 0.5, 0.2]])]
+
+
+def test_coco_entries_that_mostly_find_no_image_say_so_with_an_example(tmp_path):
+    src, out = tmp_path / "custom", tmp_path / "out"
+    for name in ("images/default/a.jpg", "photos/b.jpg", "photos/c.jpg"):
+        page(src / name)
+    coco(src / "annotations" / "instances_default.json", [(1, "scan-1.jpg"), (2, "scan-2.jpg"), (3, "a.jpg")],
+         [(1, 1, [20, 10, 100, 20])], {1: "handwriting"})
+    with pytest.raises(UserError) as err:
+        convert(src, out)
+    assert str(err.value) == (
+        "custom/annotations/instances_default.json: 2 of 3 image entries find no image file (e.g. image id 1 "
+        "(scan-1.jpg), looked for in custom/annotations, custom/annotations/images/default, custom/images/default, "
+        "custom/annotations/images, custom, custom/images); put the images where file_name points, or export again "
+        "with the images (CVAT: 'Save images')")
+    assert not out.exists()
+
+
 def test_classes_mapped_to_null_are_dropped_quietly_and_unmapped_ones_can_stop_the_stage(tmp_path):
     src, out = tmp_path / "custom", tmp_path / "out"
     page(src / "a.jpg")

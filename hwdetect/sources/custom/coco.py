@@ -1,25 +1,46 @@
 """COCO JSON (CVAT, Label Studio, Roboflow): `images`, `annotations` (bbox = [x, y, width, height] in pixels) and
-`categories`; image files are looked for beside the JSON, in an images/ folder beside or above it, or at the top."""
+`categories`; image files are looked for beside the JSON, in an images/ folder (or CVAT's images/<subset>/) beside
+or above it, or at the top."""
 from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
+import re
+from pathlib import Path, PureWindowsPath
 
 from hwdetect.cli import UserError
 from hwdetect.paths import shown
 from hwdetect.sources.custom.labels import Box, Label, finite, pair_key, positive_int
 
 
+LABEL_STUDIO_UPLOAD = re.compile(r"^[0-9a-f]{8}-")  # Label Studio keeps uploads as <8 hex digits>-<original name>
+
+
+def _bases(json_file: Path, root: Path) -> list[Path]:
+    """Folders a COCO file's images may be in: beside it, images/ beside or above it (CVAT "Save images": the
+    subset's folder images/<subset>/ for annotations/instances_<subset>.json), and the top of the source."""
+    parents = [json_file.parent, json_file.parent.parent]
+    subset = json_file.stem.removeprefix("instances_") if json_file.stem.startswith("instances_") else None
+    bases = [base for parent in parents for base in (parent, parent / "images")]
+    if subset:
+        bases[1:1] = [parent / "images" / subset for parent in parents]
+    return list(dict.fromkeys([*bases, root, root / "images"]))
+
+
+def _names(file_name: str) -> list[str]:
+    """Relative paths to try for a file_name, most specific first, whoever wrote it: Windows (C:\\scans\\a.jpg,
+    images\\a.jpg) or POSIX paths (an absolute one from another machine is tried by its last folders), and Label
+    Studio's upload names (images/1c8d6a8b-a.jpg for a.jpg)."""
+    parts = [p for p in file_name.replace("\\", "/").split("/") if p][1 if PureWindowsPath(file_name).drive else 0:]
+    names = ["/".join(parts[i:]) for i in range(len(parts))]
+    return names + ([LABEL_STUDIO_UPLOAD.sub("", parts[-1])] if parts and LABEL_STUDIO_UPLOAD.match(parts[-1]) else [])
+
+
 def _coco_image_path(file_name: str, json_file: Path, root: Path) -> Path | None:
-    """Where a COCO image is: relative to the JSON's folder, an images/ folder beside or above it, or the root."""
-    bases = [json_file.parent, json_file.parent / "images", json_file.parent.parent,
-             json_file.parent.parent / "images", root, root / "images"]
-    base_name = Path(file_name).name
-    names = [base_name] if Path(file_name).is_absolute() else [file_name, base_name]
+    """Where a COCO image is (see _bases and _names); never outside the source folder."""
     top = Path(os.path.abspath(root))  # no resolve(): DVC may link the files into its cache
-    for base in bases:
-        for name in names:
+    for base in _bases(json_file, root):
+        for name in _names(file_name):
             candidate = Path(os.path.abspath(base / name))
             if candidate.is_relative_to(top) and candidate.is_file():
                 return root / candidate.relative_to(top)
@@ -55,6 +76,12 @@ def read_coco(path: Path, root: Path) -> list[Label]:
         w, h = positive_int(str(entry.get("width"))), positive_int(str(entry.get("height")))
         labels[entry["id"]] = Label(f"{where} ({entry['file_name']})", pair_key(image, root) if image else "",
                                     size=(w, h) if w and h else None)
+    lost = [label for label in labels.values() if not label.key]
+    if lost and len(lost) * 2 > len(labels):
+        raise UserError(f"{shown(path)}: {len(lost)} of {len(labels)} image entries find no image file (e.g. "
+                        f"{lost[0].where.split(': ', 1)[1]}, looked for in "
+                        f"{', '.join(shown(b) for b in _bases(path, root))}); put the images where file_name points, "
+                        f"or export again with the images (CVAT: 'Save images')")
     for ann in data["annotations"]:
         where = f"{shown(path)}: annotation id {ann.get('id') if isinstance(ann, dict) else ann!r:.40}"
         ann = _coco_fields(ann, ("image_id", "category_id", "bbox"), where, fix)
