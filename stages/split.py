@@ -18,8 +18,10 @@ def main() -> None:
     argparse.ArgumentParser(description=__doc__.split("\n")[0],
                             epilog="Reads params.yaml: seed, data.sources, split.ratios.").parse_args()
     p = params.load()
-    counts = write_split(paths.SPLIT, p["data"]["sources"], p["split"]["ratios"], p["seed"])
+    counts, warnings = write_split(paths.SPLIT, p["data"]["sources"], p["split"]["ratios"], p["seed"])
     log.info("split: " + ", ".join(f"{s} {n} images" for s, n in counts.items()))
+    for warning in warnings:
+        log.warning(f"warning: {warning}")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ import csv
 
 import yaml
 
-from conftest import make_split, stage
+from conftest import make_split, stage, write_params
 from hwdetect.sources.split import assign
 
 
@@ -59,3 +59,19 @@ def test_source_index_rejects_a_bad_label_naming_file_and_line(project):
 def test_unselected_source_is_refused(project):
     result = stage(project, "source", "iam", check=False)
     assert result.returncode == 2 and "'iam' is not selected" in result.stderr
+
+
+def test_a_source_left_out_of_val_and_test_is_a_warning(project):
+    """One export in one sub-folder of data/custom is one group: all of it lands in one split."""
+    from test_custom import page, voc
+    for name in ("p1", "p2", "p3"):
+        page(project / "data/custom/export-1" / f"{name}.jpg")
+        voc(project / "data/custom/export-1" / f"{name}.xml", [("handwriting", (20, 10, 120, 30))])
+    write_params(project, {"data": {"sources": ["synthetic", "custom"]}})
+    for name, *args in (("synthetic",), ("source", "synthetic"), ("custom",), ("source", "custom")):
+        stage(project, name, *args)
+    out = stage(project, "split").stdout
+    assert ("warning: split: source custom has no images in val or test: its 3 images form 1 group(s), and a group "
+            "never straddles two splits, so it is not scored there; put each document or writer in a sub-folder of "
+            "its own in data/custom (README: Your own annotated documents)") in out
+    assert "warning: split: source synthetic" not in out

@@ -48,9 +48,11 @@ def assign(groups: dict[str, list[str]], ratios: dict[str, float], seed: int) ->
     return splits
 
 
-def write_split(out_dir: Path, sources: list[str], ratios: dict[str, float], seed: int) -> dict[str, int]:
-    """Write the split of `sources` into out_dir (replaced whole, or left untouched on error); images per split."""
-    counts = {s: 0 for s in SPLITS}
+def write_split(out_dir: Path, sources: list[str], ratios: dict[str, float], seed: int
+                ) -> tuple[dict[str, int], list[str]]:
+    """Write the split of `sources` into out_dir (replaced whole, or left untouched on error); return the images per
+    split, and a warning for each source that left val or test without any of its images."""
+    counts, warnings = {s: 0 for s in SPLITS}, []
     with atomic_dir(out_dir) as out:
         for kind in ("images", "labels"):
             for s in SPLITS:
@@ -59,7 +61,10 @@ def write_split(out_dir: Path, sources: list[str], ratios: dict[str, float], see
         for source in sources:
             src = paths.source_dir(source)
             groups = read_groups(source)
-            for split, members in assign(groups, ratios, seed).items():
+            assigned = assign(groups, ratios, seed)
+            if missing := [s for s in ("val", "test") if not assigned[s]]:
+                warnings.append(thin_source(source, groups, missing))
+            for split, members in assigned.items():
                 for group in members:
                     for image in groups[group]:
                         name = f"{source}_{image}"
@@ -76,4 +81,12 @@ def write_split(out_dir: Path, sources: list[str], ratios: dict[str, float], see
         dataset = {"train": "images/train", "val": "images/val", "test": "images/test", "names": CLASS_NAMES}
         (out / "dataset.yaml").write_text("# Ultralytics dataset; paths are relative to this file's folder\n"
                                           + yaml.safe_dump(dataset, sort_keys=False))
-    return counts
+    return counts, warnings
+
+
+def thin_source(source: str, groups: dict[str, list[str]], missing: list[str]) -> str:
+    images = sum(map(len, groups.values()))
+    fix = ("put each document or writer in a sub-folder of its own in data/custom (README: Your own annotated "
+           "documents)" if source == "custom" else "add more of its data")
+    return (f"split: source {source} has no images in {' or '.join(missing)}: its {images} images form "
+            f"{len(groups)} group(s), and a group never straddles two splits, so it is not scored there; {fix}")
