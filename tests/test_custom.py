@@ -104,7 +104,7 @@ def test_roboflow_yolov8_export(tmp_path):
     for split_name, stem, line in [("train", "IMG_1_jpg.rf.0a1b", "0 0.5 0.5 0.4 0.1"),
                                    ("train", "IMG_1_jpg.rf.9f8e", "0 0.1 0.2 0.3 0.2 0.3 0.4 0.1 0.4"),  # polygon
                                    ("valid", "IMG_2_jpg.rf.77aa", "1 0.5 0.5 0.2 0.2")]:
-        page(src / split_name / "images" / f"{stem}.jpg")
+        page(src / split_name / "images" / f"{stem}.jpg", marker=(0, 0, 9, 9) if "IMG_2" in stem else None)
         text(src / split_name / "labels" / f"{stem}.txt", line + "\n")
     report = convert(src, out)
     assert report["format"] == "yolo" and report["images"]["converted"] == 3
@@ -210,6 +210,20 @@ def test_coco_entries_that_mostly_find_no_image_say_so_with_an_example(tmp_path)
     assert not out.exists()
 
 
+def test_the_same_page_under_two_names_is_reported_and_kept_in_one_group(tmp_path):
+    src, out = tmp_path / "custom", tmp_path / "out"
+    for folder, name in (("export-b", "scan.jpg"), ("export-a", "page 7.jpg"), ("export-a", "other.jpg")):
+        page(src / folder / name, marker=(5, 5, 20, 20) if name == "other.jpg" else None)
+        voc(src / folder / f"{Path(name).stem}.xml", [("handwriting", (20, 10, 120, 30))])
+    report = convert(src, out)
+    assert report["images"]["converted"] == 3
+    assert report["problems"]["duplicate_images"] == [
+        "custom/export-a/page 7.jpg, custom/export-b/scan.jpg: the same image under 2 names; all kept, in one group "
+        "(export-a) so the page never straddles train and test; delete the copies if they are one page"]
+    assert groups(out) == {"export-a__other.jpg": "export-a", "export-a__page_7.jpg": "export-a",
+                           "export-b__scan.jpg": "export-a"}
+
+
 def test_classes_mapped_to_null_are_dropped_quietly_and_unmapped_ones_can_stop_the_stage(tmp_path):
     src, out = tmp_path / "custom", tmp_path / "out"
     page(src / "a.jpg")
@@ -304,8 +318,8 @@ def test_report_names_the_file_of_every_problem(tmp_path):
     page(src / "twin.jpg")
     page(src / "twin.png")
     voc(src / "twin.xml", [])
-    for folder in ("batch1", "batch2"):
-        page(src / folder / "scan.jpg")
+    for folder, corner in (("batch1", 5), ("batch2", 7)):  # two different pages with one name
+        page(src / folder / "scan.jpg", marker=(0, 0, corner, corner))
         voc(src / folder / "scan.xml", [("handwriting", (20, 10, 120, 30))])
     page(src / "resized.jpg")
     voc(src / "resized.xml", [("handwriting", (20, 10, 120, 30))], size=(400, 200))
@@ -332,6 +346,7 @@ def test_report_names_the_file_of_every_problem(tmp_path):
     assert problems["size_mismatch"] == [
         "custom/resized.xml: annotated as 400x200 but the image custom/resized.jpg is 200x100; annotate the image you "
         "ship, or ship the one you annotated (skipped)"]
+    assert problems["duplicate_images"] == []
     assert report["images"] == {"found": 9, "converted": 3, "skipped": 6, "groups": 3}
     assert labels(out, "good") == approx([[0, 0.35, 0.2, 0.5, 0.2], [0, 0.875, 0.9, 0.25, 0.2]])
     assert sorted(p.name for p in (out / "images").iterdir()) == ["batch1__scan.jpg", "batch2__scan.jpg", "good.jpg"]

@@ -20,6 +20,7 @@ from hwdetect.files.atomic import atomic_dir, write_json
 from hwdetect.files.walk import visible_files
 from hwdetect.files.yolo_labels import format_boxes
 from hwdetect.paths import shown
+from hwdetect.sources.custom.duplicates import same_pages
 from hwdetect.sources.custom.formats import detect_format, is_image, read_labels
 from hwdetect.sources.custom.labels import Box, Label, pair_key
 from hwdetect.sources.images import UnreadableImage, displayed_box, displayed_size, open_image, write_displayed
@@ -27,7 +28,7 @@ from hwdetect.sources.images import UnreadableImage, displayed_box, displayed_si
 DEFAULT_CLASSES = {"handwriting": "handwriting", "handwritten": "handwriting", "text_hw": "handwriting"}
 SETTINGS = ("format", "unmapped", "out_of_bounds", "orientation")
 PROBLEMS = ("images_without_labels", "labels_without_images", "boxes_outside_image", "zero_area_boxes",
-            "unreadable_images", "duplicate_names", "unmapped_classes", "size_mismatch")
+            "unreadable_images", "duplicate_names", "duplicate_images", "unmapped_classes", "size_mismatch")
 SLACK_PX = 0.5  # boxes reaching at most this far outside the image are clipped without a report
 SPLIT_FOLDERS = re.compile(r"train|valid|val|test|obj_\w+_data", re.IGNORECASE)  # Roboflow, CVAT YOLO 1.1 exports
 ROBOFLOW_COPY = re.compile(r"_(jpe?g|png|bmp|tiff?|webp)\.rf\.[0-9a-f]+$", re.IGNORECASE)  # IMG_1_jpg.rf.<hash>
@@ -187,6 +188,7 @@ def convert(src_dir: Path, out_dir: Path, fmt: str = "auto", classes: dict | Non
         if run.classes and not any(cfg["classes"].get(name) for name in run.classes):
             raise UserError(f"{shown(src_dir)}: no box maps to handwriting (classes found: "
                             f"{', '.join(sorted(run.classes))}); map them under custom.classes in params.yaml")
+        groups, problems["duplicate_images"] = same_pages(written, groups)
         with (out / "groups.csv").open("w", newline="") as f:
             csv.writer(f, lineterminator="\n").writerows([("image", "group"), *sorted(groups)])
         total = sum(map(len, images.values()))
