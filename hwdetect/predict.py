@@ -79,11 +79,21 @@ def input_files(source: Path) -> list[Path]:
     return files
 
 
-def check_out(out: Path, source: Path) -> None:
-    if out.exists() and (not out.is_dir() or any(out.iterdir()) and not (out / "predictions.csv").is_file()):
-        raise UserError(f"--out {shown(out)}: exists and is not an earlier predict output; choose a new folder")
+def check_out(out: Path, source: Path, marker: str = "predictions.csv") -> None:
+    """Refuse an --out that holds anything but this command's earlier output (which has `marker`), or is in --source."""
+    if out.exists() and (not out.is_dir() or any(out.iterdir()) and not (out / marker).is_file()):
+        raise UserError(f"--out {shown(out)}: exists and is not an earlier output of this command; choose a new "
+                        f"folder")
     if source.is_dir() and out.resolve().is_relative_to(source.resolve()):
         raise UserError(f"--out {shown(out)}: is inside --source; choose a folder outside it")
+
+
+def write_table(path: Path, columns: tuple[str, ...], rows: list[dict]) -> None:
+    """A CSV summary with the csv module, so file names with commas or quotes travel intact."""
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, columns, restval="", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
 
 
 def draw(bgr, boxes: list[dict]):
@@ -96,6 +106,18 @@ def draw(bgr, boxes: list[dict]):
         cv2.putText(bgr, f"{box['score']:.2f}", (x0, max(0, y0 - 3 * thick)), cv2.FONT_HERSHEY_SIMPLEX,
                     0.4 * thick, (0, 0, 220), thick)
     return bgr
+
+
+def detect(model, bgr, settings: dict) -> list[dict]:
+    """Boxes of one BGR image in reading order: {"xyxy": pixels, "score"}, duplicates dropped unless kept."""
+    import numpy as np
+
+    result = model.predict(bgr, imgsz=settings["imgsz"], conf=settings["conf"], iou=settings["iou"],
+                           device=settings["device"], rect=False, verbose=False)[0]
+    xyxy, scores = result.boxes.xyxy.cpu().numpy(), result.boxes.conf.cpu().numpy()
+    keep = np.ones(len(xyxy), bool) if settings["keep_duplicates"] else ~duplicate_parts(xyxy, scores)
+    found = sorted(zip(xyxy[keep].tolist(), scores[keep].tolist()), key=lambda b: (b[0][1], b[0][0]))
+    return [{"xyxy": [round(v, 2) for v in xyxy], "score": round(score, 4)} for xyxy, score in found]
 
 
 def predict_one(model, path: Path, rel: str, out: Path, settings: dict, crops: bool) -> dict:
@@ -111,12 +133,7 @@ def predict_one(model, path: Path, rel: str, out: Path, settings: dict, crops: b
         return {"file": rel, "status": "skipped", "reason": str(err)}
     h, w = rgb.shape[:2]
     bgr = np.ascontiguousarray(rgb[:, :, ::-1])
-    result = model.predict(bgr, imgsz=settings["imgsz"], conf=settings["conf"], iou=settings["iou"],
-                           device=settings["device"], rect=False, verbose=False)[0]
-    xyxy, scores = result.boxes.xyxy.cpu().numpy(), result.boxes.conf.cpu().numpy()
-    keep = np.ones(len(xyxy), bool) if settings["keep_duplicates"] else ~duplicate_parts(xyxy, scores)
-    found = sorted(zip(xyxy[keep].tolist(), scores[keep].tolist()), key=lambda b: (b[0][1], b[0][0]))
-    boxes = [{"xyxy": [round(v, 2) for v in xyxy], "score": round(score, 4)} for xyxy, score in found]
+    boxes = detect(model, bgr, settings)
     for number, box in enumerate(boxes, start=1) if crops else ():
         x0, y0, x1, y1 = box["xyxy"]
         crop = Path("crops") / rel / f"{number:03d}.png"
@@ -157,10 +174,7 @@ def predict(model_path: Path, source: Path, out_dir: Path, imgsz: int | None = N
         for path in tqdm(files, desc="predict", unit="file"):
             rel = path.name if path == source else path.relative_to(source).as_posix()
             rows.append(predict_one(model, path, rel, out, settings, crops))
-        with (out / "predictions.csv").open("w", newline="") as f:
-            writer = csv.DictWriter(f, CSV_COLUMNS, restval="", lineterminator="\n")
-            writer.writeheader()
-            writer.writerows(rows)
+        write_table(out / "predictions.csv", CSV_COLUMNS, rows)
     return rows
 
 

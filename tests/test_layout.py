@@ -129,7 +129,7 @@ def test_dvc_outputs_are_the_paths_the_code_writes(dvc_file):
 
 
 BENCHES = sorted(f"bench.{f.stem}" for f in (ROOT / "bench").glob("*.py") if f.stem != "__init__")
-COMMANDS = [*BENCHES, "hwdetect.predict", "hwdetect.doctor", "hwdetect.push", "hwdetect.config.params", *sorted({entry_module(s) for s in STAGES.values()})]
+COMMANDS = [*BENCHES, "hwdetect.predict", "hwdetect.preannotate", "hwdetect.doctor", "hwdetect.push", "hwdetect.config.params", *sorted({entry_module(s) for s in STAGES.values()})]
 
 
 @pytest.mark.parametrize("module", COMMANDS)

@@ -180,7 +180,7 @@ def test_bad_arguments_are_one_line_errors_with_exit_code_2(tmp_path):
         ("--model", str(model), "--source", str(tmp_path / "missing"), "--out", str(tmp_path / "o")):
             f"--source {tmp_path}/missing: not found; pass a folder of page images or one image",
         ("--model", str(model), "--source", str(tmp_path / "in"), "--out", str(tmp_path / "full")):
-            f"--out {tmp_path}/full: exists and is not an earlier predict output; choose a new folder",
+            f"--out {tmp_path}/full: exists and is not an earlier output of this command; choose a new folder",
     }
     for args, message in cases.items():
         result = predict_cli(ROOT, *args)

@@ -30,7 +30,7 @@ SETTINGS = ("format", "unmapped", "out_of_bounds", "orientation")
 PROBLEMS = ("images_without_labels", "labels_without_images", "boxes_outside_image", "zero_area_boxes",
             "unreadable_images", "duplicate_names", "duplicate_images", "unmapped_classes", "size_mismatch")
 SLACK_PX = 0.5  # boxes reaching at most this far outside the image are clipped without a report
-SPLIT_FOLDERS = re.compile(r"train|valid|val|test|obj_\w+_data", re.IGNORECASE)  # Roboflow, CVAT YOLO 1.1 exports
+SPLIT_FOLDERS = re.compile(r"train|valid|validation|val|test|default|obj_\w+_data", re.IGNORECASE)  # Roboflow, CVAT
 ROBOFLOW_COPY = re.compile(r"_(jpe?g|png|bmp|tiff?|webp)\.rf\.[0-9a-f]+$", re.IGNORECASE)  # IMG_1_jpg.rf.<hash>
 
 
