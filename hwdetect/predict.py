@@ -7,6 +7,7 @@ input file: boxes found and top score, or why it was skipped). <file> is the inp
 Grayscale, RGBA, 16-bit and large images are read as 8-bit RGB; the model letterboxes them to a square of --imgsz
 (default: the size the model was trained (.pt) or exported (.onnx) at). Both formats get that same square input
 (Ultralytics' rect=False; its default for .pt pads to a smaller rectangle instead), so they give the same boxes.
+Each page of a PDF is rendered at --pdf-dpi (hwdetect/sources/pdf.py) and named <file>.page001, <file>.page002, ...
 A box lying inside a higher-scored box of the same line (a word group next to its line) is dropped as a duplicate
 unless --keep-duplicates is given (hwdetect/evaluation/lines.py).
 """
@@ -24,10 +25,9 @@ from hwdetect.files.atomic import atomic_dir
 from hwdetect.files.walk import visible_files
 from hwdetect.paths import MODEL, shown
 from hwdetect.sources.images import UnreadableImage, read_displayed_rgb
+from hwdetect.sources.pdf import PDF_DPI, page_name, pdf_pages
 from hwdetect.training import runtime
 FORMATS = {".pt": "pt", ".onnx": "onnx"}
-PDF_SKIP = ("PDF: no PDF renderer (pypdfium2 or PyMuPDF) is installed; convert the pages to images first, "
-            "e.g. `pdftoppm -r 200 -png FILE.pdf page`")
 CSV_COLUMNS = ("file", "status", "width", "height", "boxes", "max_score", "reason")
 
 
@@ -120,17 +120,25 @@ def detect(model, bgr, settings: dict) -> list[dict]:
     return [{"xyxy": [round(v, 2) for v in xyxy], "score": round(score, 4)} for xyxy, score in found]
 
 
-def predict_one(model, path: Path, rel: str, out: Path, settings: dict, crops: bool) -> dict:
-    """Predict one file and write its outputs; the row of predictions.csv."""
+def predict_file(model, path: Path, rel: str, out: Path, settings: dict, crops: bool) -> list[dict]:
+    """Predict one image, or every page of a PDF, and write the outputs; the rows of predictions.csv."""
+    try:
+        if path.suffix.lower() != ".pdf":
+            rgb, orientation = read_displayed_rgb(path)
+            return [predict_image(model, rgb, orientation, rel, out, settings, crops)]
+        rows = []
+        for number, rgb in pdf_pages(path, settings["pdf_dpi"]):
+            rows.append(predict_image(model, rgb, 1, page_name(rel, number), out, settings, crops))
+        return rows
+    except UnreadableImage as err:
+        return [{"file": rel, "status": "skipped", "reason": str(err)}]
+
+
+def predict_image(model, rgb, orientation: int, rel: str, out: Path, settings: dict, crops: bool) -> dict:
+    """Predict one upright RGB image and write its outputs under the name `rel`; its row of predictions.csv."""
     import cv2
     import numpy as np
 
-    if path.suffix.lower() == ".pdf":
-        return {"file": rel, "status": "skipped", "reason": PDF_SKIP}
-    try:
-        rgb, orientation = read_displayed_rgb(path)
-    except UnreadableImage as err:
-        return {"file": rel, "status": "skipped", "reason": str(err)}
     h, w = rgb.shape[:2]
     bgr = np.ascontiguousarray(rgb[:, :, ::-1])
     boxes = detect(model, bgr, settings)
@@ -152,7 +160,7 @@ def predict_one(model, path: Path, rel: str, out: Path, settings: dict, crops: b
 
 def predict(model_path: Path, source: Path, out_dir: Path, imgsz: int | None = None, conf: float = 0.25,
             iou: float = 0.7, crops: bool = False, device: str | None = None,
-            keep_duplicates: bool = False) -> list[dict]:
+            keep_duplicates: bool = False, pdf_dpi: int = PDF_DPI) -> list[dict]:
     """Predict every file under `source` into out_dir (replaced whole on success); the rows of predictions.csv."""
     from tqdm import tqdm
 
@@ -161,19 +169,20 @@ def predict(model_path: Path, source: Path, out_dir: Path, imgsz: int | None = N
     if not model_path.is_file():
         raise UserError(f"--model {shown(model_path)}: not found; run `dvc repro` to build models/detector/best.pt "
                         f"and best.onnx, or pass the path of one")
-    if not 0 < conf <= 1 or not 0 < iou <= 1 or imgsz is not None and imgsz < 32:
-        raise UserError(f"expected 0 < --conf <= 1, 0 < --iou <= 1 and --imgsz >= 32; got {conf}, {iou}, {imgsz}")
+    if not 0 < conf <= 1 or not 0 < iou <= 1 or imgsz is not None and imgsz < 32 or not 36 <= pdf_dpi <= 1200:
+        raise UserError(f"expected 0 < --conf <= 1, 0 < --iou <= 1, --imgsz >= 32 and 36 <= --pdf-dpi <= 1200; got "
+                        f"{conf}, {iou}, {imgsz}, {pdf_dpi}")
     files = input_files(source)
     check_out(out_dir, source)
     runtime.setup()
     model, fmt = load_model(model_path), FORMATS[model_path.suffix.lower()]
     settings = {"model": shown(model_path), "model_format": fmt, "imgsz": model_imgsz(model, model_path, fmt, imgsz),
-                "conf": conf, "iou": iou, "device": device, "keep_duplicates": keep_duplicates}
+                "conf": conf, "iou": iou, "device": device, "keep_duplicates": keep_duplicates, "pdf_dpi": pdf_dpi}
     rows = []
     with atomic_dir(out_dir) as out:
         for path in tqdm(files, desc="predict", unit="file"):
             rel = path.name if path == source else path.relative_to(source).as_posix()
-            rows.append(predict_one(model, path, rel, out, settings, crops))
+            rows.extend(predict_file(model, path, rel, out, settings, crops))
         write_table(out / "predictions.csv", CSV_COLUMNS, rows)
     return rows
 
@@ -190,9 +199,12 @@ def main() -> None:
     parser.add_argument("--keep-duplicates", action="store_true",
                         help="keep boxes lying inside a higher-scored box of the same line (dropped by default)")
     parser.add_argument("--device", help="torch device, e.g. cpu or 0 (default: the first GPU if any, else cpu)")
+    parser.add_argument("--pdf-dpi", type=int, default=PDF_DPI, help=f"PDF pages are rendered at this resolution "
+                                                                       f"(default {PDF_DPI})")
     args = parser.parse_args()
     model, source, out = (p.absolute() for p in (args.model, args.source, args.out))
-    rows = predict(model, source, out, args.imgsz, args.conf, args.iou, args.crops, args.device, args.keep_duplicates)
+    rows = predict(model, source, out, args.imgsz, args.conf, args.iou, args.crops, args.device, args.keep_duplicates,
+                   args.pdf_dpi)
     done = [r for r in rows if r["status"] == "ok"]
     log.info(f"predict: {len(done)} images, {sum(r['boxes'] for r in done)} boxes, {len(rows) - len(done)} files "
              f"skipped; see {shown(out / 'predictions.csv')}")

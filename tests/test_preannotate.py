@@ -99,16 +99,19 @@ def test_command_pre_annotates_the_least_sure_pages_of_a_folder(tmp_path, traine
     exif = Image.Exif()
     exif[ORIENTATION_TAG] = 6  # a phone photo stored on its side
     photo.save(source / "photo.jpg", exif=exif)
-    (source / "scan.pdf").write_bytes(b"%PDF-1.4\n")
+    (source / "scan.pdf").write_bytes(b"%PDF-1.4\n")  # cut short
+    photo.convert("RGB").save(source / "booklet.pdf", save_all=True, append_images=[photo.convert("RGB")])
     out = tmp_path / "labelling"
     result = subprocess.run([sys.executable, "-m", "hwdetect.preannotate", "--model",
                              str(trained_project / "models/detector/best.pt"), "--source", str(source), "--out", str(out),
-                             "--worst", "2", "--conf", "0.01"], cwd=trained_project, capture_output=True, text=True)
+                             "--worst", "2", "--conf", "0.01", "--pdf-dpi", "100"],
+                            cwd=trained_project, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
     with (out / "preannotations.csv").open(newline="") as f:
         rows = list(csv.DictReader(f))
-    assert len(rows) == 5 and [r["status"] for r in rows].count("written") == 2
-    assert next(r for r in rows if r["file"] == "scan.pdf")["reason"].startswith("PDF: no PDF renderer")
+    assert len(rows) == 7 and [r["status"] for r in rows].count("written") == 2
+    assert next(r for r in rows if r["file"] == "scan.pdf")["reason"].startswith("PDF: cannot read it (")
+    assert {"booklet.pdf.page001", "booklet.pdf.page002"} <= {r["file"] for r in rows}  # each page, named by page
     ranked = [int(r["uncertainty"]) for r in rows if r["rank"]]
     assert ranked == sorted(ranked, reverse=True)
     assert sorted(p.name for p in out.iterdir()) == ["coco", "label-studio", "preannotations.csv", "voc", "yolo"]

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from conftest import ROOT, run
-from hwdetect.predict import PDF_SKIP, predict
+from hwdetect.predict import predict
 from hwdetect.sources.images import ORIENTATION_TAG, read_displayed_rgb
 from hwdetect.training import runtime
 
@@ -54,9 +54,13 @@ def odd_files(folder: Path, page: Path) -> dict[str, tuple[int, int]]:
     (folder / "sub").mkdir()
     base.save(folder / "sub" / "page.jpg")
     (folder / "notes.txt").write_text("not an image\n")
-    (folder / "scan.pdf").write_bytes(b"%PDF-1.4\n%%EOF\n")
+    (folder / "scan.pdf").write_bytes(b"%PDF-1.4\n%%EOF\n")  # cut short: not readable
+    # Two scanned pages at 100 dpi in one PDF; predict renders them at 200 dpi (twice the pixels).
+    base.save(folder / "booklet.pdf", save_all=True, append_images=[base.transpose(Image.Transpose.FLIP_TOP_BOTTOM)],
+              resolution=100)
     return {"big.jpg": (4000, 3000), "deep16.png": (w, h), "gray.png": (w, h), "phone.jpg": (w, h),
-            "rgba.png": (w, h), "sub/page.jpg": (w, h)}
+            "rgba.png": (w, h), "sub/page.jpg": (w, h), "booklet.pdf.page001": (2 * w, 2 * h),
+            "booklet.pdf.page002": (2 * w, 2 * h)}
 
 
 def drawn_page(path: Path) -> Path:
@@ -87,15 +91,18 @@ def test_cli_writes_boxes_in_original_pixels_for_odd_images(tmp_path, trained_pr
     result = run([sys.executable, "-m", "hwdetect.predict", "--model", str(models / "best.pt"), "--source",
                   str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--conf", "0.001", "--crops"], trained_project)
     out = tmp_path / "out"
-    assert "predict: 6 images" in result.stdout and "2 files skipped" in result.stdout
+    assert "predict: 8 images" in result.stdout and "2 files skipped" in result.stdout
     with (out / "predictions.csv").open(newline="") as f:
         rows = {r["file"]: r for r in csv.DictReader(f)}
     assert list(rows) == sorted(rows) == sorted([*sizes, "notes.txt", "scan.pdf"])
     assert (rows["notes.txt"]["status"], rows["notes.txt"]["reason"]) == ("skipped", "not an image file Pillow can read")
-    assert rows["scan.pdf"]["reason"] == PDF_SKIP
+    assert rows["scan.pdf"]["reason"].startswith("PDF: cannot read it (")
     total = 0
     for name, (w, h) in sizes.items():
         record = json.loads((out / "json" / f"{name}.json").read_text())
+        if ".pdf." in name:  # a rendered page: its size in points, times 200/72, rounded up by pdfium
+            w, h = record["width"], record["height"]
+            assert abs(w - sizes[name][0]) <= 1 and abs(h - sizes[name][1]) <= 1 and record["pdf_dpi"] == 200
         assert (record["width"], record["height"]) == (w, h) and rows[name]["status"] == "ok"
         assert record["imgsz"] == 64 and record["model_format"] == "pt"  # the size the model was trained at
         assert record["exif_orientation"] == (6 if name == "phone.jpg" else 1)

@@ -4,7 +4,8 @@ labelImg, CVAT and Label Studio, least-sure pages first.
 Writes into --out one folder per format (yolo/, voc/, coco/, label-studio/; hwdetect/preannotate/formats.py says
 which tool imports which) holding the --worst N pages the model is least sure of (uncertainty.py gives the rule),
 and preannotations.csv: every input file with its rank, uncertainty, boxes and top score, or why it was skipped.
-Pages are written as displayed (EXIF orientation applied), so every tool shows the boxes where they belong.
+Pages are written as displayed (EXIF orientation applied), so every tool shows the boxes where they belong; each
+page of a PDF is rendered at --pdf-dpi and written as <file>.page001.png.
 """
 from __future__ import annotations
 
@@ -12,38 +13,53 @@ import argparse
 import hashlib
 import tempfile
 from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+from PIL import Image
 
 from hwdetect.cli import UserError, cli, log
 from hwdetect.files.atomic import atomic_dir
 from hwdetect.paths import MODEL, shown
 from hwdetect.predict import FORMATS as MODEL_FORMATS
-from hwdetect.predict import PDF_SKIP, check_out, detect, input_files, load_model, model_imgsz, write_table
+from hwdetect.predict import check_out, detect, input_files, load_model, model_imgsz, write_table
 from hwdetect.preannotate.formats import FORMATS, write_all
 from hwdetect.preannotate.uncertainty import CANDIDATE_CONF, least_sure_first, uncertainty
 from hwdetect.sources.images import UnreadableImage, open_image, read_displayed_rgb, write_displayed
+from hwdetect.sources.pdf import PDF_DPI, page_name, pdf_pages
 from hwdetect.training import runtime
 
 CSV_COLUMNS = ("rank", "file", "page", "uncertainty", "boxes", "max_score", "status", "reason")
 
 
-def read_page(path: Path, rel: str, staging: Path, model, settings: dict, conf: float) -> dict:
-    """One page: its displayed image (turned into `staging` when EXIF says so), kept boxes and uncertainty."""
-    import numpy as np
-
+def read_pages(path: Path, rel: str, staging: Path, dpi: int) -> Iterator[tuple[str, str, Path, np.ndarray]]:
+    """(file, output name, upright image file, RGB) of an image (turned into `staging` when its EXIF says so) or of
+    every page of a PDF (rendered at `dpi` into `staging` as PNG, named by file and page)."""
+    if path.suffix.lower() == ".pdf":
+        for number, rgb in pdf_pages(path, dpi):
+            file = page_name(rel, number)
+            name = f"{file.replace('/', '__')}.png"
+            Image.fromarray(rgb).save(staging / name)
+            yield file, name, staging / name, rgb
+        return
     rgb, orientation = read_displayed_rgb(path)
     name = rel.replace("/", "__")
-    image = path
     if orientation != 1:
-        image = staging / name
-        write_displayed(open_image(path)[0], orientation, path, image)
+        write_displayed(open_image(path)[0], orientation, path, staging / name)
+    yield rel, name, (staging / name if orientation != 1 else path), rgb
+
+
+def page_record(file: str, name: str, image: Path, rgb: np.ndarray, model, settings: dict, conf: float) -> dict:
+    """A page for the writers: its kept boxes (score >= conf) and how unsure the model is about it."""
     candidates = detect(model, np.ascontiguousarray(rgb[:, :, ::-1]), settings)
     kept = [b for b in candidates if b["score"] >= conf]
-    return {"file": rel, "name": name, "image": image, "width": rgb.shape[1], "height": rgb.shape[0], "boxes": kept,
+    return {"file": file, "name": name, "image": image, "width": rgb.shape[1], "height": rgb.shape[0], "boxes": kept,
             "uncertainty": uncertainty(candidates, conf), "max_score": max((b["score"] for b in kept), default=0.0)}
 
 
 def preannotate(model_path: Path, source: Path, out_dir: Path, formats: list[str], worst: int | None = None,
-                conf: float = 0.25, imgsz: int | None = None, device: str | None = None) -> list[dict]:
+                conf: float = 0.25, imgsz: int | None = None, device: str | None = None,
+                pdf_dpi: int = PDF_DPI) -> list[dict]:
     """Pre-annotate the least-sure pages under `source` into out_dir (replaced whole on success); the CSV rows."""
     from tqdm import tqdm
 
@@ -52,8 +68,9 @@ def preannotate(model_path: Path, source: Path, out_dir: Path, formats: list[str
                         f"models/detector/best.pt)")
     if unknown := [f for f in formats if f not in FORMATS]:
         raise UserError(f"--formats: unknown format {unknown[0]!r}; choose from {', '.join(FORMATS)}")
-    if not 0 < conf <= 1 or worst is not None and worst < 1:
-        raise UserError(f"expected 0 < --conf <= 1 and --worst >= 1; got {conf}, {worst}")
+    if not 0 < conf <= 1 or worst is not None and worst < 1 or not 36 <= pdf_dpi <= 1200:
+        raise UserError(f"expected 0 < --conf <= 1, --worst >= 1 and 36 <= --pdf-dpi <= 1200; got {conf}, {worst}, "
+                        f"{pdf_dpi}")
     files = input_files(source)
     check_out(out_dir, source, "preannotations.csv")
     runtime.setup()
@@ -66,9 +83,8 @@ def preannotate(model_path: Path, source: Path, out_dir: Path, formats: list[str
         for path in tqdm(files, desc="pre-annotate", unit="file"):
             rel = path.name if path == source else path.relative_to(source).as_posix()
             try:
-                if path.suffix.lower() == ".pdf":
-                    raise UnreadableImage(PDF_SKIP)
-                pages.append(read_page(path, rel, Path(staging), model, settings, conf))
+                for file, name, image, rgb in read_pages(path, rel, Path(staging), pdf_dpi):
+                    pages.append(page_record(file, name, image, rgb, model, settings, conf))
             except UnreadableImage as err:
                 skipped.append({"file": rel, "status": "skipped", "reason": str(err)})
         ranked = least_sure_first(pages)
@@ -93,10 +109,12 @@ def main() -> None:
     parser.add_argument("--conf", type=float, default=0.25, help="lowest score of a pre-annotated box (default 0.25)")
     parser.add_argument("--imgsz", type=int, help="inference size (default: the model's training/export size)")
     parser.add_argument("--device", help="torch device, e.g. cpu or 0 (default: the first GPU if any, else cpu)")
+    parser.add_argument("--pdf-dpi", type=int, default=PDF_DPI, help=f"resolution PDF pages are rendered at "
+                                                                       f"(default {PDF_DPI})")
     args = parser.parse_args()
     source, out = args.source.absolute(), args.out.absolute()
     rows = preannotate(args.model.absolute(), source, out, [f.strip() for f in args.formats.split(",") if f.strip()],
-                       args.worst, args.conf, args.imgsz, args.device)
+                       args.worst, args.conf, args.imgsz, args.device, args.pdf_dpi)
     written = [r for r in rows if r["status"] == "written"]
     log.info(f"preannotate: {len(written)} of {len(rows)} files pre-annotated, least sure first, with "
              f"{sum(r['boxes'] for r in written)} boxes → {shown(out)} (see preannotations.csv)")
