@@ -24,7 +24,7 @@ def write_custom(folder):
         for page in (1, 2):
             (folder / doc).mkdir(exist_ok=True)
             img = np.full((300, 400), 235, np.uint8)
-            cv2.putText(img, "hello there", (40, 150), cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, 1.2, 20, 2)
+            cv2.putText(img, f"{doc} page {page}", (40, 150), cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, 1.2, 20, 2)
             cv2.imwrite(str(folder / doc / f"p{page}.jpg"), img)
             (folder / doc / f"p{page}.txt").write_text("0 0.4 0.47 0.6 0.2\n1 0.5 0.9 0.3 0.05\n")
 
