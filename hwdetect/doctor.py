@@ -73,21 +73,17 @@ def fits(name: str, card_gib: float) -> str:
 
 def weights_status(p: dict, name: str, fetch: bool) -> str | None:
     """A line about the profile's pretrained weights (None for a profile that trains from scratch)."""
-    from hwdetect.training.weights import ensure_weights, sha256, weights_path
+    from hwdetect.training.weights import ensure_weights, weights_path
 
     prof = p["profiles"][name]
     if not prof["model"].endswith(".pt"):
         return None
     path = weights_path(prof["model"], p["train"]["pretrained_dir"])
-    if fetch:
-        ensure_weights(prof["model"], prof["model_sha256"], p["train"]["pretrained_dir"], p["train"]["weights_url"],
-                       name)
-    if not path.is_file():
+    if not (fetch or path.is_file()):
         return (f"{shown(path)}: missing; the first training fetches it from train.weights_url, or now: "
                 f"python -m hwdetect.doctor --profile {name} --fetch")
-    if sha256(path) != prof["model_sha256"]:
-        raise UserError(f"{shown(path)}: its sha256 does not match profiles.{name}.model_sha256; delete it to "
-                        f"fetch it again, or put the right file there")
+    # Fetches a missing file; refuses, in one line, one whose sha256 does not match.
+    ensure_weights(prof["model"], prof["model_sha256"], p["train"]["pretrained_dir"], p["train"]["weights_url"], name)
     return f"{shown(path)}: present, sha256 matches profiles.{name}.model_sha256"
 
 

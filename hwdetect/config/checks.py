@@ -103,6 +103,11 @@ def ratios(v: Any) -> str | None:
     return None
 
 
+def auto_batch(batch: Any) -> bool:
+    """Whether a profile's batch leaves the size to Ultralytics (-1, or a fraction of GPU memory)."""
+    return batch == -1 or isinstance(batch, float)
+
+
 def batch_size(v: Any) -> str | None:
     """Images per batch, or Ultralytics auto-batch: -1 (about 60 % of GPU memory) or a fraction of GPU memory."""
     if isinstance(v, bool) or not (isinstance(v, int) and (v >= 1 or v == -1) or isinstance(v, float) and 0 < v < 1):

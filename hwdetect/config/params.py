@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from hwdetect.cli import UserError, cli
-from hwdetect.config.checks import (Check, batch_size, choice, class_map, device, fraction, gpu_indices, int_range,
+from hwdetect.config.checks import (Check, auto_batch, batch_size, choice, class_map, device, fraction, gpu_indices, int_range,
                                     model_file, names, ratios, sha256_hex, sources, str_list, type_, url, weights)
 from hwdetect.config.registry import CPU_ISAS, CUSTOM_FORMATS, HANDS, LAYOUTS, PRETRAINED, PRINT_FONTS
 from hwdetect.paths import PARAMS
@@ -131,11 +131,11 @@ def _check_profiles(params: dict, file: Path, lines: _Lines) -> None:
             raise _fail(file, lines, where + ("model_sha256",),
                         f"missing; pretrained weights are pinned by their sha256 ({hint})")
         gpus, batch = len(gpu_indices(profile["device"])), profile["batch"]
-        if gpus > 1 and (batch == -1 or isinstance(batch, float) or batch % gpus):
+        if gpus > 1 and (auto_batch(batch) or batch % gpus):
             raise _fail(file, lines, where + ("batch",),
                         f"{batch} does not split over the {gpus} GPUs of device {profile['device']!r}: on several GPUs "
                         f"the batch is split evenly (no auto-batch); use a multiple of {gpus}")
-        if profile.get("accumulate", 1) != 1 and (batch == -1 or isinstance(batch, float)):
+        if profile.get("accumulate", 1) != 1 and auto_batch(batch):
             raise _fail(file, lines, where + ("accumulate",),
                         f"must be 1 with batch {profile['batch']} (auto-batch): Ultralytics picks the batch and "
                         f"steps the optimizer every 64 images")

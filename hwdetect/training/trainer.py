@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from hwdetect.cli import UserError, log
-from hwdetect.config.checks import gpu_indices
+from hwdetect.config.checks import auto_batch, gpu_indices
 from hwdetect.files.atomic import atomic_dir, remove
 from hwdetect.training.runfiles import canonical_checkpoint, copy_plots, results_rows, write_results, write_tensorboard
 from hwdetect.training.weights import ensure_weights
@@ -41,7 +41,7 @@ def check_hardware(profile: dict, name: str) -> None:
         raise UserError(
             f"params.yaml: profiles.{name}.device is {device!r} but torch sees {torch.cuda.device_count()} CUDA "
             f"GPU(s) on this machine; list only the GPUs it has (nvidia-smi -L), e.g. device: 0")
-    if (batch == -1 or isinstance(batch, float)) and not gpus:
+    if auto_batch(batch) and not gpus:
         raise UserError(
             f"params.yaml: profiles.{name}.batch is {batch} (Ultralytics auto-batch), which sizes the batch from "
             f"free CUDA memory and needs a GPU; set a number of images such as 16 for device {device!r}")
@@ -50,7 +50,7 @@ def check_hardware(profile: dict, name: str) -> None:
 def inference_settings(profile: dict) -> tuple[str | int, int]:
     """Device and batch for validation and prediction: one GPU of a multi-GPU profile, a fixed batch for auto-batch."""
     gpus, batch = gpu_indices(profile["device"]), profile["batch"]
-    return (gpus[0] if gpus else profile["device"]), (batch if isinstance(batch, int) and batch > 0 else 16)
+    return (gpus[0] if gpus else profile["device"]), (16 if auto_batch(batch) else batch)
 
 
 def interrupted_run(work: Path) -> Path | None:
@@ -69,7 +69,7 @@ def ultralytics_args(profile_name: str, profile: dict, seed: int, dataset: Path,
     prof = {k: v for k, v in profile.items() if k not in ("model", "model_sha256")}
     check_hardware(prof, profile_name)
     accumulate = prof.pop("accumulate", 1)
-    if isinstance(prof["batch"], int) and prof["batch"] > 0:  # auto-batch keeps Ultralytics' nbs (64)
+    if not auto_batch(prof["batch"]):  # auto-batch keeps Ultralytics' nbs (64)
         prof["nbs"] = prof["batch"] * accumulate
     return {**DEFAULTS, **prof, "data": str(dataset), "seed": seed, "save_dir": str(save_dir)}
 
