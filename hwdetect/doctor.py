@@ -83,8 +83,8 @@ def weights_status(p: dict, name: str, fetch: bool) -> str | None:
         return (f"{shown(path)}: missing; the first training fetches it from train.weights_url, or now: "
                 f"python -m hwdetect.doctor --profile {name} --fetch")
     # Fetches a missing file; refuses, in one line, one whose sha256 does not match.
-    ensure_weights(prof["model"], prof["model_sha256"], p["train"]["pretrained_dir"], p["train"]["weights_url"], name)
-    return f"{shown(path)}: present, sha256 matches profiles.{name}.model_sha256"
+    ensure_weights(prof["model"], prof["sha256"], p["train"]["pretrained_dir"], p["train"]["weights_url"], name)
+    return f"{shown(path)}: present, sha256 matches profiles.{name}.sha256"
 
 
 def main() -> None:
@@ -115,8 +115,6 @@ def main() -> None:
         print("GPU          none visible to torch")
     if (status := weights_status(p, name, args.fetch)) is not None:
         print(f"weights      {status}")
-    for warning in params.ignored_values(p, [name]):
-        print(f"warning      {warning}")
 
     problem = profile_problem(name, prof, cards, torch.version.cuda)
     if problem:

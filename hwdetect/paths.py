@@ -9,6 +9,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PARAMS = ROOT / "params.yaml"
+PREFLIGHT = ROOT / "data" / "preflight.json"  # written once params, hardware and weights pass the check
 
 # Data: one folder per source, its index for the split stage, and the merged split.
 SOURCES = ROOT / "data" / "sources"

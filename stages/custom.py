@@ -5,7 +5,8 @@ Label Studio, Roboflow); hwdetect/sources/custom/formats.py says where each file
 handwriting through custom.classes. A photo with an EXIF orientation is written turned as viewers show it, with its
 boxes in the same frame. Writes images/, labels/ (YOLO, 6 decimals), groups.csv (an image's sub-folder, or its own
 name when at the top; split folders such as train/ do not count) and report.json, which lists each problem naming
-its file.
+its file. When some of what it was given is not used (images skipped, boxes dropped, pages of a multi-page TIFF
+beyond the first, links to files outside the folder and the project), one `warning:` line says how many and why.
 """
 from __future__ import annotations
 
@@ -35,6 +36,22 @@ def print_report(report: dict, out_dir: Path, shown_per_kind: int = 3) -> None:
                 log.info(f"    ... {len(items) - shown_per_kind} more in {shown(out_dir / 'report.json')}")
 
 
+def warning(report: dict, out_dir: Path) -> str | None:
+    """One line saying how many images, labels, boxes and pages were given but not used, and why; None if all were."""
+    i, b = report["images"], report["boxes"]
+    dropped = {k.removeprefix("dropped_").replace("_", " "): v for k, v in b.items()
+               if k.startswith("dropped_") and k != "dropped_by_classes" and v}
+    problems = {k.replace("_", " "): len(v) for k, v in report["problems"].items() if v}
+    if not (i["skipped"] or dropped or problems):
+        return None
+    parts = [f"{i['skipped']} of {i['found']} images not used"] if i["skipped"] else []
+    if dropped:
+        parts.append(f"{sum(dropped.values())} boxes dropped ({', '.join(f'{v} {k}' for k, v in dropped.items())})")
+    listed = ", ".join(f"{v} {k}" for k, v in problems.items())
+    return (f"warning: {report['source']}: {'; '.join(parts + [f'problems: {listed}'])}; each is listed in "
+            f"{shown(out_dir / 'report.json')}")
+
+
 def main() -> None:
     argparse.ArgumentParser(description=__doc__.split("\n")[0],
                             epilog="Reads params.yaml: custom (dir, format, classes, unmapped, out_of_bounds, "
@@ -44,6 +61,9 @@ def main() -> None:
     report = convert(paths.ROOT / cfg["dir"], out, cfg["format"], cfg["classes"], cfg["unmapped"],
                      cfg["out_of_bounds"], cfg["orientation"])
     print_report(report, out)
+    line = warning(report, out)
+    if line:
+        log.warning(line)
 
 
 if __name__ == "__main__":

@@ -32,15 +32,13 @@ def main() -> None:
     if not paths.DATASET.exists():
         raise UserError(f"{shown(paths.DATASET)}: missing; run the split stage first (dvc repro split)")
     name, prof = p["train"]["profile"], params.profile(p)
-    for warning in params.ignored_values(p, [name]):
-        log.warning(f"warning: {warning}")
     threads = runtime.setup(p["train"]["threads"], p["train"]["cpu_isa"])
     args = ultralytics_args(name, prof, p["seed"], paths.DATASET, paths.TRAIN_RUN)
     weights = model_file(name, prof, p["train"]["pretrained_dir"], p["train"]["weights_url"])
     seconds, batch = train(weights, args, resume, name, prof)
 
     pipeline = {"profile": name, "seed": p["seed"], "threads": threads, "cpu_isa": runtime.cpu_isa_in_use(),
-                "model": prof["model"], **({"model_sha256": prof["model_sha256"]} if weights.endswith(".pt") else {})}
+                "model": prof["model"], **({"model_sha256": prof["sha256"]} if weights.endswith(".pt") else {})}
     best, rows = publish(paths.TRAIN_RUN, paths.MODEL, paths.TRAIN_REPORT, pipeline)
     metrics = rounded({
         "precision": best["metrics/precision(B)"], "recall": best["metrics/recall(B)"],

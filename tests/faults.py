@@ -20,6 +20,8 @@ def snapshot(*roots: Path) -> dict[str, str]:
     """sha256 of every file (and the target of every link) under the roots; folders are listed too."""
     found: dict[str, str] = {}
     for root in roots:
+        if os.path.isfile(root):
+            found[str(root)] = hashlib.sha256(Path(root).read_bytes()).hexdigest()
         for dirpath, dirnames, filenames in os.walk(os.fsencode(root)):
             dirnames[:] = [d for d in dirnames if os.fsdecode(d) not in SKIP_DIRS]
             found[os.fsdecode(dirpath)] = "folder"

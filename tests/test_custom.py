@@ -230,7 +230,7 @@ def test_classes_mapped_to_null_are_dropped_quietly_and_unmapped_ones_can_stop_t
     voc(src / "a.xml", [("handwriting", (20, 10, 120, 30)), ("printed", (0, 0, 50, 50)), ("logo", (0, 60, 9, 99))])
     report = convert(src, out, classes={"handwriting": "handwriting", "printed": None})
     assert report["boxes"] == {"converted": 1, "clipped": 0, "dropped_unmapped": 1, "dropped_by_classes": 1,
-                               "dropped_zero_area": 0}
+                               "dropped_zero_area": 0, "dropped_duplicate": 0}
     assert [p.split(": class")[0] for p in report["problems"]["unmapped_classes"]] == ["custom/a.xml: object 3"]
     with pytest.raises(UserError) as err:
         convert(src, tmp_path / "strict", classes={"handwriting": "handwriting", "printed": None}, unmapped="error")
@@ -347,7 +347,8 @@ def test_report_names_the_file_of_every_problem(tmp_path):
         "custom/resized.xml: annotated as 400x200 but the image custom/resized.jpg is 200x100; annotate the image you "
         "ship, or ship the one you annotated (skipped)"]
     assert problems["duplicate_images"] == []
-    assert report["images"] == {"found": 9, "converted": 3, "skipped": 6, "groups": 3}
+    assert report["images"] == {"found": 9, "converted": 3, "skipped": 6, "groups": 3, "skipped_by_problem": {
+        "duplicate_names": 2, "images_without_labels": 1, "size_mismatch": 1, "unreadable_images": 2}}
     assert labels(out, "good") == approx([[0, 0.35, 0.2, 0.5, 0.2], [0, 0.875, 0.9, 0.25, 0.2]])
     assert sorted(p.name for p in (out / "images").iterdir()) == ["batch1__scan.jpg", "batch2__scan.jpg", "good.jpg"]
     assert (out / "images" / "good.jpg").read_bytes() == good  # no EXIF turn: copied byte for byte

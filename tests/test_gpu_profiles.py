@@ -96,7 +96,7 @@ def test_hand_placed_weights_are_used_when_their_hash_matches_and_never_touched(
     (folder / "yolov8n.pt").write_bytes(WEIGHTS)
     assert fetch(tmp_path, "http://127.0.0.1:9/offline").read_bytes() == WEIGHTS
     (folder / "yolov8n.pt").write_bytes(b"other weights")
-    with pytest.raises(UserError, match="yolov8n.pt: sha256 [0-9a-f]{64} does not match profiles.rtx3050.model_sha256"):
+    with pytest.raises(UserError, match="yolov8n.pt: sha256 [0-9a-f]{64} does not match profiles.rtx3050.sha256"):
         fetch(tmp_path, "http://127.0.0.1:9/offline")
     assert (folder / "yolov8n.pt").read_bytes() == b"other weights"
 
@@ -171,7 +171,7 @@ def test_train_stage_fetches_pinned_weights_and_fine_tunes_from_them(trained_pro
     make_split(project)
     with WeightsSite({"/releases/v8.4.0/yolov8n.pt": (weights, "application/octet-stream")}) as site:
         write_params(project, {"train": {"weights_url": site.url},
-                               "profiles": {"cpu": {"model": "yolov8n.pt", "model_sha256": sha}}})
+                               "profiles": {"cpu": {"model": "yolov8n.pt", "sha256": sha}}})
         stage(project, "train")
         assert site.log == ["/releases/v8.4.0/yolov8n.pt"]
     assert (project / "models" / "pretrained" / "yolov8n.pt").read_bytes() == weights

@@ -11,6 +11,7 @@ import cv2
 import pytest
 import requests
 
+from hwdetect.files.atomic import atomic_dir
 from hwdetect import paths
 from hwdetect.cli import UserError, cli
 from hwdetect.sources.iam.convert import convert
@@ -285,8 +286,8 @@ def test_bad_forms_are_skipped_with_their_reason(tmp_path):
 
 def test_convert_refuses_unsafe_or_corrupt_or_missing_archives(forms, tmp_path):
     archives = write_archives(tmp_path / "archives", forms[:1])
-    (tmp_path / "iam").mkdir()
-    (tmp_path / "iam" / "kept.txt").write_text("previous output")
+    with atomic_dir(tmp_path / "iam") as previous:  # an earlier output, which every failure below must keep
+        (previous / "kept.txt").write_text("previous output")
     archives[1].write_bytes(tgz_bytes({"ok/../../e01-000.png": b"x"}))
     with pytest.raises(UserError, match="formsE-H.tgz: refused unsafe member"):
         convert(archives, tmp_path / "iam")

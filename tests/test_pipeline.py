@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from conftest import run, write_params
+from faults import assert_unchanged, snapshot
 
 
 def offline(cmd: list[str]) -> list[str]:
@@ -50,7 +51,7 @@ def test_dvc_repro_builds_a_real_model_onnx_and_metrics(git_project):
     assert len(list((p / "reports/eval/predictions").glob("*.jpg"))) == 2
 
     lock = yaml.safe_load((p / "dvc.lock").read_text())
-    assert set(lock["stages"]) == {"synthetic", "source@synthetic", "split", "train", "evaluate", "export"}
+    assert set(lock["stages"]) == {"preflight", "synthetic", "source@synthetic", "split", "train", "evaluate", "export"}
 
     # Nothing re-runs, and a forced re-run reproduces every output byte for byte.
     again = run(["dvc", "repro"], p)
@@ -75,3 +76,12 @@ def test_dvc_repro_builds_a_real_model_onnx_and_metrics(git_project):
     assert diff["metrics/train.json"]["epochs"] == {"old": 1, "new": 2, "diff": 1}
     params_diff = json.loads(run(["dvc", "params", "diff", "HEAD~1", "--json"], p).stdout)
     assert params_diff["params.yaml"]["profiles.cpu.epochs"]["new"] == 2
+
+    # A refused experiment (a GPU this machine does not have) stops at the preflight stage, before DVC removes any
+    # stage's outputs: the model, reports, metrics and data are all still there, byte for byte.
+    before = snapshot(*(p / d for d in ("data", "models", "reports", "metrics")), p / "dvc.lock")
+    refused = run(["dvc", "exp", "run", "-S", "profiles.cpu.device=7"], p, check=False)
+    assert refused.returncode != 0
+    assert "error: params.yaml: profiles.cpu.device is 7 but torch sees" in refused.stderr
+    assert "Running stage 'train'" not in refused.stdout
+    assert_unchanged(before, *(p / d for d in ("data", "models", "reports", "metrics")), p / "dvc.lock")

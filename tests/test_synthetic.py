@@ -26,7 +26,7 @@ def test_same_seed_same_bytes_whatever_the_worker_count(tmp_path):
     generate(tmp_path / "b", 3, 6, SPEC, workers=2, sheet_dir=tmp_path / "sheet_b", sheet_pages=4)
     generate(tmp_path / "c", 4, 6, SPEC, workers=2)
     a, b, c = digest(tmp_path / "a"), digest(tmp_path / "b"), digest(tmp_path / "c")
-    assert a == b and len(a) == 6 + 6 + 1
+    assert a == b and len(a) == 6 + 6 + 1 + 1  # images, labels, groups.csv, the output marker
     assert a != c
     assert digest(tmp_path / "sheet_a") == digest(tmp_path / "sheet_b")
     assert (tmp_path / "a" / "groups.csv").read_text().splitlines()[:2] == ["image,group", "syn000000.jpg,syn000000"]

@@ -61,7 +61,7 @@ def test_pretrained_weights_offline_say_where_to_put_them(project):
     make_split(project)
     sha = "f59b3d833e2ff32e194b5bb8e08d211dc7c5bdf144b90d2c8412c47ccfc83b36"
     write_params(project, {"train": {"weights_url": "http://127.0.0.1:9/releases"},
-                           "profiles": {"cpu": {"model": "yolov8n.pt", "model_sha256": sha}}})
+                           "profiles": {"cpu": {"model": "yolov8n.pt", "sha256": sha}}})
     result = stage(project, "train", check=False)
     assert result.returncode == 2 and result.stderr.count("\n") == 1
     assert result.stderr.startswith("error: cannot download http://127.0.0.1:9/releases/yolov8n.pt (")

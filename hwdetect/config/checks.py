@@ -7,18 +7,55 @@ from typing import Any, Callable
 from hwdetect.config.registry import SOURCES, SPLITS
 
 Check = Callable[[Any], str | None]  # returns a complaint, or None when the value is fine
+WRITTEN = {"int": "a whole number", "int or float": "a number", "str": "a string", "bool": "true or false"}
+MAX_IMGSZ = 4096  # 16x the cpu profile's size; beyond it one image outgrows any GPU
 
 
-def type_(*types: type, low: float | None = None) -> Check:
+def type_(*types: type, low: float | None = None, high: float | None = None) -> Check:
     names = " or ".join(t.__name__ for t in types)
+
+    span = " to ".join(f"{b:,}" for b in (low, high) if b is not None)
+    span = span if low is not None and high is not None else f"{span} or more" if low is not None else f"at most {span}"
 
     def check(v: Any) -> str | None:
         if isinstance(v, bool) and bool not in types or not isinstance(v, types):
-            return f"expected {names}, got {type(v).__name__} {v!r}"
+            return f"expected {names}, got {type(v).__name__} {v!r}; write {WRITTEN.get(names, names)}"
         if low is not None and v < low:
-            return f"must be >= {low}, got {v!r}"
+            return f"must be >= {low}, got {v!r}; use {span}"
+        if high is not None and v > high:
+            return f"must be <= {high:,}, got {v:,}; use {span}"
         return None
     return check
+
+
+def number_in(low: float, high: float, open_low: bool = False, open_high: bool = False) -> Check:
+    """A finite number in an interval, e.g. number_in(0, 1, open_high=True) for [0, 1)."""
+    shown = f"{'(' if open_low else '['}{low:g}, {high:g}{')' if open_high else ']'}"
+
+    def check(v: Any) -> str | None:
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            return f"expected a number in {shown}, got {type(v).__name__} {v!r}; write a number in that range"
+        if v < low or v > high or open_low and v == low or open_high and v == high:
+            return f"expected a number in {shown}, got {v!r}; set one in that range"
+        return None
+    return check
+
+
+def image_size(v: Any) -> str | None:
+    """A training size Ultralytics uses as given: it silently rounds other sizes up to a multiple of 32."""
+    if problem := type_(int, low=32, high=MAX_IMGSZ)(v):
+        return problem
+    if v % 32:
+        low, high = v // 32 * 32, (v // 32 + 1) * 32
+        nearest = f"{low} or {high}" if low >= 32 else f"{high}"
+        return f"{v} is not a multiple of 32 (Ultralytics would silently use {high}); use {nearest}"
+    return None
+
+
+def cache(v: Any) -> str | None:
+    if v not in (False, True, "ram", "disk"):
+        return f"expected false, true (= ram), ram or disk; got {v!r}"
+    return None
 
 
 def int_range(v: Any) -> str | None:
@@ -55,7 +92,8 @@ def weights(choices: tuple[str, ...]) -> Check:
             return f"expected a mapping of names from {', '.join(choices)} to weights; got {v!r}"
         if problem := unknown_name(v, choices):
             return problem
-        if any(isinstance(w, bool) or not isinstance(w, (int, float)) or w < 0 for w in v.values()) or not sum(v.values()):
+        if any(isinstance(w, bool) or not isinstance(w, (int, float)) or not 0 <= w < math.inf for w in v.values()) \
+                or not sum(v.values()):
             return f"weights must be numbers >= 0, not all 0; got {v!r}"
         return None
     return check

@@ -1,76 +1,83 @@
-"""Load params.yaml and check every key, type and choice before any stage does work.
+"""Load params.yaml and check every key, type, bound and choice before any stage does work.
 
-`python -m hwdetect.config.params` checks the file and prints nothing when it is valid.
+`python -m hwdetect.config.params` checks the file; it prints nothing when it is valid, or a warning with the
+estimated disk and time of a large synthetic data set.
 """
 from __future__ import annotations
 
 import difflib
 import sys
-import importlib.util
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from hwdetect.cli import UserError, cli
-from hwdetect.config.checks import (Check, auto_batch, batch_size, choice, class_map, device, fraction, gpu_indices, int_range,
-                                    model_file, names, ratios, sha256_hex, sources, str_list, type_, url, weights)
-from hwdetect.config.registry import CPU_ISAS, CUSTOM_FORMATS, HANDS, LAYOUTS, PRETRAINED, PRINT_FONTS
+from hwdetect.config import volume
+from hwdetect.config.checks import (class_map, choice, fraction, int_range, names, number_in, ratios, sources,
+                                    str_list, type_, url, weights)
+from hwdetect.config.profiles import check_profiles
+from hwdetect.config.registry import CPU_ISAS, CUSTOM_FORMATS, HANDS, LAYOUTS, PRINT_FONTS
+from hwdetect.config.upstream import opset_range
 from hwdetect.paths import PARAMS
 
-PROFILE_REQUIRED = ("model", "epochs", "batch", "imgsz", "device")
-OPTIMIZERS = ("auto", "SGD", "MuSGD", "Adam", "Adamax", "AdamW", "NAdam", "RAdam", "RMSprop")  # Ultralytics' names
+MAX_INT = 2**53  # larger than any count here, and than JSON numbers (dvc params diff) hold exactly
+WORKERS, UNIT = type_(int, low=0, high=256), number_in(0, 1)
 
-INT, POS_INT, NUM = type_(int, low=0), type_(int, low=1), type_(int, float, low=0)
+
+def opset(v: Any) -> str | None:
+    low, high = opset_range()
+    return type_(int, low=low, high=high)(v) and (f"expected an ONNX opset from {low} to {high} (what Ultralytics "
+                                                  f"and the installed torch export); got {v!r}")
+
+
 SCHEMA: dict[str, Any] = {
-    "seed": INT,
+    "seed": type_(int, low=0, high=2**32 - 1),  # numpy seeds are 32-bit
     "data": {"sources": sources},
-    "synthetic": {"pages": POS_INT, "width": type_(int, low=64), "height": type_(int, low=64),
-                  "lines": int_range, "layouts": weights(LAYOUTS), "hands": names(HANDS),
-                  "print_fonts": names(tuple(PRINT_FONTS)), "contact_sheet": INT, "workers": INT},
+    "synthetic": {"pages": type_(int, low=1, high=volume.MAX_PAGES), "width": type_(int, low=64, high=8192),
+                  "height": type_(int, low=64, high=8192), "lines": int_range, "layouts": weights(LAYOUTS),
+                  "hands": names(HANDS), "print_fonts": names(tuple(PRINT_FONTS)),
+                  "contact_sheet": type_(int, low=1, high=64), "workers": WORKERS},
     "custom": {"dir": type_(str), "format": choice("auto", *CUSTOM_FORMATS), "classes": class_map,
                "unmapped": choice("drop", "error"), "out_of_bounds": choice("clip", "error"),
                "orientation": choice("displayed", "stored")},
     "split": {"ratios": ratios},
     "iam": {"base_url": url, "archives": str_list, "archives_dir": type_(str), "downscale": fraction,
-            "workers": INT},
-    "train": {"profile": type_(str), "pretrained_dir": type_(str), "weights_url": url, "threads": INT,
+            "workers": WORKERS},
+    "train": {"profile": type_(str), "pretrained_dir": type_(str), "weights_url": url, "threads": WORKERS,
               "cpu_isa": choice(*CPU_ISAS)},
-    "profiles": None,  # checked by _check_profiles
-    "evaluate": {"conf": NUM, "iou": NUM, "examples": INT},
-    "export": {"opset": POS_INT, "max_map_drop": NUM, "max_output_diff": NUM},
+    "profiles": None,  # checked by hwdetect/config/profiles.py
+    "evaluate": {"conf": number_in(0, 1, open_high=True), "iou": number_in(0, 1, open_low=True),
+                 "examples": type_(int, low=0, high=100)},
+    "export": {"opset": opset, "max_map_drop": UNIT, "max_output_diff": UNIT},
 }
-PROFILE_TYPES: dict[str, Check] = {
-    "model": model_file, "model_sha256": sha256_hex, "epochs": POS_INT, "batch": batch_size,
-    "imgsz": type_(int, low=32), "device": device, "amp": type_(bool), "workers": INT, "accumulate": POS_INT,
-    "patience": POS_INT, "lr0": type_(int, float, low=0), "optimizer": choice(*OPTIMIZERS),
-}
-PROFILE_EXTRA = {"accumulate", "model_sha256"}  # profile keys that are not Ultralytics train arguments
-
-
-@lru_cache
-def ultralytics_keys() -> frozenset[str]:
-    """Train arguments Ultralytics accepts, read from its default.yaml without importing it (import is slow)."""
-    spec = importlib.util.find_spec("ultralytics")
-    if spec is None or not spec.submodule_search_locations:
-        raise UserError("the ultralytics package is not installed; run `make repro` or `pip install -r requirements.txt`")
-    default = Path(spec.submodule_search_locations[0]) / "cfg" / "default.yaml"
-    return frozenset(yaml.safe_load(default.read_text()))
 
 
 class _Lines:
-    """Line numbers of the keys in a YAML document, for error messages."""
+    """Line numbers of the keys in a YAML document, for error messages; refuses what `dvc exp run -S` (ruamel)
+    cannot round-trip: a key twice, anchors and aliases, tags."""
 
-    def __init__(self, text: str):
+    def __init__(self, text: str, file: Path):
         self.lines: dict[tuple[str, ...], int] = {}
+        self.file = file
+        for event in yaml.parse(text):
+            line = event.start_mark.line + 1
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                raise UserError(f"{file.name}:{line}: YAML anchors and aliases (&name, *name) are not supported: "
+                                f"`dvc exp run -S` would change one copy only; write the value out in full")
+            if getattr(event, "tag", None) and event.tag != "!":
+                raise UserError(f"{file.name}:{line}: YAML tag {event.tag!r} is not allowed; write a plain value")
         self._walk(yaml.compose(text), ())
 
     def _walk(self, node: Any, path: tuple[str, ...]) -> None:
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
-                self.lines[path + (key.value,)] = key.start_mark.line + 1
-                self._walk(value, path + (key.value,))
+                where, line = path + (str(key.value),), key.start_mark.line + 1
+                if where in self.lines:
+                    raise UserError(f"{self.file.name}:{line}: {'.'.join(where)}: appears twice (also on line "
+                                    f"{self.lines[where]}); keep one")
+                self.lines[where] = line
+                self._walk(value, where)
 
     def __call__(self, path: tuple[str, ...]) -> str:
         while path and path not in self.lines:
@@ -89,6 +96,17 @@ def _unknown(file: Path, lines: _Lines, path: tuple[str, ...], key: str, valid: 
     return _fail(file, lines, path + (key,), f"unknown key; {hint}valid keys: {shown}")
 
 
+def _check_numbers(value: Any, path: tuple[str, ...], file: Path, lines: _Lines) -> None:
+    """No .nan or .inf anywhere, and no integer too large to be a count."""
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        _check_numbers(item, path + (str(key),) if isinstance(value, dict) else path, file, lines)
+    if isinstance(value, float) and not abs(value) < float("inf"):
+        raise _fail(file, lines, path, f"{value} is not a finite number; write a number")
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
+        raise _fail(file, lines, path, f"{value:.3g} is far too large; write a count this pipeline can use")
+
+
 def _check_tree(params: dict, schema: dict, path: tuple[str, ...], file: Path, lines: _Lines) -> None:
     for key in params:
         if key not in schema:
@@ -105,76 +123,62 @@ def _check_tree(params: dict, schema: dict, path: tuple[str, ...], file: Path, l
             raise _fail(file, lines, where, problem)
 
 
-def _check_profiles(params: dict, file: Path, lines: _Lines) -> None:
-    profiles = params["profiles"]
-    if not isinstance(profiles, dict) or not profiles:
-        raise _fail(file, lines, ("profiles",), "expected a mapping of profile names to Ultralytics train arguments")
-    chosen = params["train"]["profile"]
-    if chosen not in profiles:
-        raise _fail(file, lines, ("train", "profile"), f"unknown profile {chosen!r}; choose one of: {', '.join(profiles)}")
-    valid = sorted(ultralytics_keys() | PROFILE_EXTRA)
-    for name, profile in profiles.items():
-        where = ("profiles", str(name))
-        if not isinstance(profile, dict):
-            raise _fail(file, lines, where, "expected a mapping of Ultralytics train arguments")
-        for key, value in profile.items():
-            if key not in valid:
-                raise _unknown(file, lines, where, str(key), valid)
-            if key in PROFILE_TYPES and (problem := PROFILE_TYPES[key](value)):
-                raise _fail(file, lines, where + (key,), problem)
-        missing = [k for k in PROFILE_REQUIRED if k not in profile]
-        if missing:
-            raise _fail(file, lines, where, f"missing {', '.join(missing)}; every profile needs {', '.join(PROFILE_REQUIRED)}")
-        if profile["model"].endswith(".pt") and "model_sha256" not in profile:
-            known = PRETRAINED.get(Path(profile["model"]).name)
-            hint = f"for Ultralytics' {Path(profile['model']).name} it is {known}" if known else "sha256sum prints it"
-            raise _fail(file, lines, where + ("model_sha256",),
-                        f"missing; pretrained weights are pinned by their sha256 ({hint})")
-        gpus, batch = len(gpu_indices(profile["device"])), profile["batch"]
-        if gpus > 1 and (auto_batch(batch) or batch % gpus):
-            raise _fail(file, lines, where + ("batch",),
-                        f"{batch} does not split over the {gpus} GPUs of device {profile['device']!r}: on several GPUs "
-                        f"the batch is split evenly (no auto-batch); use a multiple of {gpus}")
-        if profile.get("accumulate", 1) != 1 and auto_batch(batch):
-            raise _fail(file, lines, where + ("accumulate",),
-                        f"must be 1 with batch {profile['batch']} (auto-batch): Ultralytics picks the batch and "
-                        f"steps the optimizer every 64 images")
+def _check_synthetic(params: dict, file: Path, lines: _Lines) -> None:
+    s = params["synthetic"]
+    if s["contact_sheet"] > s["pages"]:
+        raise _fail(file, lines, ("synthetic", "contact_sheet"), f"{s['contact_sheet']} sample pages but only "
+                    f"{s['pages']} are generated; use at most synthetic.pages (the sheet is a plot in dvc.yaml)")
+    if "synthetic" in params["data"]["sources"]:
+        room = volume.room_problem(s["pages"], s["width"], s["height"], file.resolve().parent / "data")
+        if room:
+            raise _fail(file, lines, ("synthetic", "pages"), room)
+
+
+def _read(file: Path) -> str:
+    try:
+        data = file.read_bytes()
+    except FileNotFoundError:
+        raise UserError(f"{file}: not found; run from the project root") from None
+    except OSError as err:
+        raise UserError(f"{file}: cannot be read ({err.strerror}); it must be the params file") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data[:err.start].count(b"\n") + 1
+        raise UserError(f"{file.name}:{line}: not UTF-8 (byte 0x{data[err.start]:02x}); save the file as UTF-8 "
+                        f"(e.g. iconv -f latin1 -t utf-8)") from None
 
 
 def load(file: Path | str = PARAMS) -> dict[str, Any]:
     """Read and validate the whole params file; raise UserError naming the key and line on any mistake."""
     file = Path(file)
+    text = _read(file)
     try:
-        text = file.read_text()
+        lines = _Lines(text, file)
         params = yaml.safe_load(text)
-        lines = _Lines(text)
-    except FileNotFoundError:
-        raise UserError(f"{file}: not found; run from the project root") from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f":{mark.line + 1}" if mark else ""
-        raise UserError(f"{file.name}{where}: not valid YAML ({getattr(err, 'problem', err)}); fix the syntax") from None
+        problem = getattr(err, "problem", err)
+        raise UserError(f"{file.name}{where}: not valid YAML ({problem}); fix the syntax") from None
     if not isinstance(params, dict):
-        raise UserError(f"{file.name}: expected a mapping of parameters at the top level")
+        shown = "empty" if params is None else f"a {type(params).__name__}"
+        raise UserError(f"{file.name}: {shown}, not a mapping of parameters; restore it (git restore params.yaml)")
+    _check_numbers(params, (), file, lines)
     _check_tree(params, SCHEMA, (), file, lines)
-    _check_profiles(params, file, lines)
+    check_profiles(params, lambda path, message: _fail(file, lines, path, message),
+                   lambda path, key, valid: _unknown(file, lines, path, key, valid))
+    _check_synthetic(params, file, lines)
     return params
 
 
-def ignored_values(params: dict[str, Any], profiles: list[str], file: Path | str = PARAMS) -> list[str]:
-    """One line for each profile value Ultralytics would ignore: lr0 and momentum under `optimizer: auto`."""
-    file = Path(file)
-    lines, found = _Lines(file.read_text()), []
-    for name in profiles:
-        prof = params["profiles"][name]
-        if str(prof.get("optimizer", "auto")).lower() != "auto":
-            continue
-        for key in ("lr0", "momentum"):
-            if key in prof:
-                where = f"{file.name}{lines(('profiles', name, key))}"
-                found.append(f"{where}: profiles.{name}.{key} is ignored: with optimizer auto (the default) "
-                             f"Ultralytics picks its own; set profiles.{name}.optimizer: AdamW (or SGD) to use it")
-    return found
+def warnings(params: dict[str, Any], file: Path | str = PARAMS) -> list[str]:
+    """One line for each valid value that is costly: a large synthetic data set, with its estimated size and time."""
+    file, s = Path(file), params["synthetic"]
+    if "synthetic" not in params["data"]["sources"] or not volume.is_large(s["pages"], s["width"], s["height"]):
+        return []
+    where = f"{file.name}{_Lines(_read(file), file)(('synthetic', 'pages'))}"
+    return [f"{where}: synthetic.pages: {volume.cost(s['pages'], s['width'], s['height'], s['workers'])}"]
 
 
 def profile(params: dict[str, Any]) -> dict[str, Any]:
@@ -185,11 +189,10 @@ def profile(params: dict[str, Any]) -> dict[str, Any]:
 def main() -> None:
     import argparse
 
-    argparse.ArgumentParser(description="Check params.yaml: exits 0 when it is valid (printing a warning "
-                                        "for each value Ultralytics would ignore), else one line naming the line and "
-                                        "key.").parse_args()
+    argparse.ArgumentParser(description="Check params.yaml: exits 0 when it is valid (with a warning for a large "
+                                        "synthetic data set), else one line naming the line and key.").parse_args()
     params = load()
-    for warning in ignored_values(params, list(params["profiles"])):
+    for warning in warnings(params):
         print(f"warning: {warning}", file=sys.stderr)
 
 

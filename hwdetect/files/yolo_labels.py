@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Iterable
 
 from hwdetect.cli import UserError
-from hwdetect.paths import shown
+from hwdetect.files.walk import display, read_text
 
 HANDWRITING = 0
 CLASS_NAMES = {HANDWRITING: "handwriting"}
@@ -21,7 +21,8 @@ def format_boxes(boxes: Iterable[Box], width: float, height: float) -> str:
 
 
 def parse_line(line: str) -> tuple[int, list[float]] | None:
-    """The class id and numbers of one line; None for a blank line; ValueError when it is not a label line."""
+    """The class id and numbers of one line; None for a blank line; ValueError when it is not a label line
+    (a class id that is not a whole number, a number Python cannot read, or one with more than 4300 digits)."""
     tokens = line.split()
     if not tokens:
         return None
@@ -39,7 +40,7 @@ def read_boxes(path: Path, fix: str = "fix or regenerate this source") -> list[B
     Every line must be class 0 with four values in [0, 1] and a positive size; else UserError naming file and line.
     """
     boxes = []
-    for n, line in enumerate(path.read_text().splitlines(), start=1):
+    for n, line in enumerate(read_text(path, fix).splitlines(), start=1):
         try:
             row = parse_line(line)
         except ValueError:
@@ -48,7 +49,7 @@ def read_boxes(path: Path, fix: str = "fix or regenerate this source") -> list[B
             continue
         cls, values = row
         if cls != HANDWRITING or len(values) != 4 or not all(0 <= v <= 1 for v in values) or min(values[2:]) <= 0:
-            raise UserError(f"{shown(path)}:{n}: expected `0 cx cy w h` with values in [0, 1] and w, h > 0; "
-                            f"got {line.strip()!r}; {fix}")
+            raise UserError(f"{display(path)}:{n}: expected `0 cx cy w h` with values in [0, 1] and w, h > 0; "
+                            f"got {line.strip()[:80]!r}; {fix}")
         boxes.append(corners(*values))
     return boxes

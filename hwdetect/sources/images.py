@@ -7,8 +7,10 @@ display; `displayed_box` maps a box drawn on the stored pixels into the displaye
 from __future__ import annotations
 
 import shutil
+import struct
 import sys
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -22,23 +24,34 @@ class UnreadableImage(Exception):
     """The file is not an image Pillow can decode completely (the message says why)."""
 
 
-def _pillow_open(path: Path) -> Image.Image:
+def _pillow_open(file: BinaryIO) -> Image.Image:
     """Pillow's own Image.open: once imported, Ultralytics replaces it with one that, for a file Pillow cannot
     identify, tries to install the pi-heif package (and fails offline with ModuleNotFoundError)."""
     patches = sys.modules.get("ultralytics.utils.patches")
-    return getattr(patches, "_image_open", Image.open)(path)
+    return getattr(patches, "_image_open", Image.open)(file)
+
+
+def page_count(img: Image.Image) -> int:
+    """How many pages (frames) the file holds: a multi-page TIFF, an animated PNG or WebP. A phone's MPO JPEG
+    counts as one: its extra frames are previews of the same photo."""
+    return 1 if img.format == "MPO" else getattr(img, "n_frames", 1)
 
 
 def open_image(path: Path) -> tuple[Image.Image, int]:
-    """The fully decoded image as stored, and its EXIF orientation (1 when absent or invalid)."""
+    """The fully decoded image as stored (its first page), and its EXIF orientation (1 when absent or invalid).
+
+    The file is read through an open file object, so any file name works, whatever bytes it holds."""
     try:
-        img = _pillow_open(path)
-        img.load()  # decodes every pixel: a truncated or corrupt file fails here, not later in training
+        with path.open("rb") as file:
+            img = _pillow_open(file)
+            if page_count(img) > 1:  # counting the pages of a TIFF moves through them: back to the first
+                img.seek(0)
+            img.load()  # decodes every pixel: a truncated or corrupt file fails here, not later in training
     except (UnidentifiedImageError, ImportError):
         raise UnreadableImage("not an image file Pillow can read") from None
     except Image.DecompressionBombError as err:
         raise UnreadableImage(f"too large for Pillow's safety limit ({err})") from None
-    except (OSError, ValueError, SyntaxError) as err:  # Pillow's errors for unknown, truncated and broken files
+    except (OSError, ValueError, SyntaxError, EOFError, struct.error) as err:  # Pillow: unknown, truncated, broken
         raise UnreadableImage(str(err).split("\n")[0] or type(err).__name__) from None
     try:
         orientation = int(img.getexif().get(ORIENTATION_TAG, 1))

@@ -6,11 +6,11 @@ stage re-runs when any of them changes, and only for the selected sources.
 """
 from __future__ import annotations
 
-import csv
 import hashlib
 from pathlib import Path
 
 from hwdetect.cli import UserError
+from hwdetect.files.tables import read_table, table_text
 from hwdetect.files.yolo_labels import read_boxes
 from hwdetect.paths import shown
 
@@ -28,22 +28,21 @@ def index(src: Path) -> list[Row]:
     if not table.exists():
         raise UserError(f"{shown(table)}: missing; run the stage that produces this source (dvc repro)")
     rows = []
-    with table.open(newline="") as f:
-        for n, row in enumerate(csv.DictReader(f), start=2):
-            image, group = row.get("image"), row.get("group")
-            if not image or not group:
-                raise UserError(f"{shown(table)}:{n}: expected columns image,group")
-            img, label = src / "images" / image, src / "labels" / f"{Path(image).stem}.txt"
-            if not img.exists():
-                raise UserError(f"{shown(table)}:{n}: image {image} not found in {shown(src / 'images')}")
-            if not label.exists():
-                raise UserError(f"{shown(table)}:{n}: {shown(label)} missing; every image needs a label file "
-                                "(empty when it has no handwriting)")
-            rows.append((image, group, _md5(img), _md5(label), len(read_boxes(label))))
+    for n, row in enumerate(read_table(table), start=2):
+        image, group = row.get("image"), row.get("group")
+        if not image or not group:
+            raise UserError(f"{shown(table)}:{n}: expected columns image,group")
+        img, label = src / "images" / image, src / "labels" / f"{Path(image).stem}.txt"
+        if Path(image).name != image or not img.is_file():
+            raise UserError(f"{shown(table)}:{n}: image {image!r} not found in {shown(src / 'images')}")
+        if not label.is_file():
+            raise UserError(f"{shown(table)}:{n}: {shown(label)} missing; every image needs a label file "
+                            "(empty when it has no handwriting)")
+        rows.append((image, group, _md5(img), _md5(label), len(read_boxes(label))))
     if not rows:
         raise UserError(f"{shown(table)}: lists no images; this source is empty")
     return sorted(rows)
 
 
 def index_text(rows: list[Row]) -> str:
-    return ",".join(COLUMNS) + "\n" + "".join(",".join(map(str, r)) + "\n" for r in rows)
+    return table_text(COLUMNS, rows)

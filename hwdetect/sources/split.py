@@ -5,7 +5,6 @@ sources keeps their proportions. The result holds images/<split>/, labels/<split
 """
 from __future__ import annotations
 
-import csv
 import shutil
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from hwdetect import paths
 from hwdetect.cli import UserError
 from hwdetect.config.registry import SPLITS
 from hwdetect.files.atomic import atomic_dir
+from hwdetect.files.tables import ENCODING, read_table, table_text
 from hwdetect.files.yolo_labels import CLASS_NAMES
 from hwdetect.paths import shown
 
@@ -26,9 +26,8 @@ def read_groups(name: str) -> dict[str, list[str]]:
     if not table.exists():
         raise UserError(f"{shown(table)}: missing; run `dvc repro` (stage source@{name} writes it)")
     groups: dict[str, list[str]] = {}
-    with table.open(newline="") as f:
-        for row in csv.DictReader(f):
-            groups.setdefault(row["group"], []).append(row["image"])
+    for row in read_table(table):
+        groups.setdefault(row["group"], []).append(row["image"])
     return groups
 
 
@@ -77,7 +76,7 @@ def write_split(out_dir: Path, sources: list[str], ratios: dict[str, float], see
         if empty:
             raise UserError(f"params.yaml: split.ratios: split {empty[0]!r} got no images; "
                             f"generate more data or raise its ratio")
-        (out / "manifest.csv").write_text("image,split,source,group\n" + "".join(",".join(r) + "\n" for r in sorted(rows)))
+        (out / "manifest.csv").write_text(table_text(("image", "split", "source", "group"), sorted(rows)), **ENCODING)
         dataset = {"train": "images/train", "val": "images/val", "test": "images/test", "names": CLASS_NAMES}
         (out / "dataset.yaml").write_text("# Ultralytics dataset; paths are relative to this file's folder\n"
                                           + yaml.safe_dump(dataset, sort_keys=False))

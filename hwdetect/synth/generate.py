@@ -14,6 +14,7 @@ from tqdm import tqdm
 
 from hwdetect.cli import log
 from hwdetect.files.atomic import atomic_dir
+from hwdetect.files.tables import table_text
 from hwdetect.files.yolo_labels import format_boxes
 from hwdetect.paths import shown
 from hwdetect.synth.pages import PageSpec, contact_sheet, render_page
@@ -46,7 +47,7 @@ def generate(out_dir: Path, seed: int, pages: int, spec: PageSpec, workers: int 
             results = list(tqdm(pool.imap(job, range(pages), chunksize=4), total=pages, desc="synthetic pages",
                                 unit="page"))
         # Each page has its own writer, so each page is its own group.
-        (out / "groups.csv").write_text("image,group\n" + "".join(f"{n}.jpg,{n}\n" for n, _ in results))
+        (out / "groups.csv").write_text(table_text(("image", "group"), ((f"{n}.jpg", n) for n, _ in results)))
         if sheet_dir:
             with atomic_dir(sheet_dir) as sheet:
                 samples = [sample for _, sample in results if sample is not None]

@@ -1,6 +1,6 @@
 """Pretrained weights for a profile's `model: <name>.pt`: fetched once, pinned by sha256, then used offline.
 
-The profile names the file and the sha256 it must have (`model`, `model_sha256`). The file is looked up in
+The profile names the file and the sha256 it must have (`model`, `sha256`). The file is looked up in
 train.pretrained_dir; when absent it is downloaded once from train.weights_url/<name> (Ultralytics' release assets)
 through `<name>.part` and kept only if its sha256 matches. A file placed there by hand is used, with no network
 access, when its sha256 matches. The folder is not a DVC dependency, the pin in params.yaml is: a commit pins the
@@ -41,7 +41,7 @@ def weights_path(model: str, pretrained_dir: str) -> Path:
 def ensure_weights(model: str, expected: str, pretrained_dir: str, base_url: str, profile: str,
                    session: requests.Session | None = None) -> Path:
     """The path of the profile's weights, downloaded first if absent; raise UserError unless the sha256 matches."""
-    path, key = weights_path(model, pretrained_dir), f"profiles.{profile}.model_sha256"
+    path, key = weights_path(model, pretrained_dir), f"profiles.{profile}.sha256"
     if path.is_file():
         actual = sha256(path)
         if actual != expected:

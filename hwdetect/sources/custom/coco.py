@@ -9,7 +9,7 @@ import re
 from pathlib import Path, PureWindowsPath
 
 from hwdetect.cli import UserError
-from hwdetect.paths import shown
+from hwdetect.files.walk import display, printable
 from hwdetect.sources.custom.labels import Box, Label, finite, pair_key, positive_int
 
 
@@ -42,9 +42,33 @@ def _coco_image_path(file_name: str, json_file: Path, root: Path) -> Path | None
     for base in _bases(json_file, root):
         for name in _names(file_name):
             candidate = Path(os.path.abspath(base / name))
-            if candidate.is_relative_to(top) and candidate.is_file():
+            try:
+                found = candidate.is_relative_to(top) and candidate.is_file()
+            except OSError:  # a name too long for the file system, say: no such image
+                found = False
+            if found:
                 return root / candidate.relative_to(top)
     return None
+
+
+def _identifier(value: object, where: str, key: str, fix: str) -> int | str:
+    """A COCO id: a number or a text; a list, a mapping or a fraction cannot name an entry."""
+    if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    raise UserError(f"{where}: {key} must be a whole number, got {printable(repr(value))[:40]}; {fix}")
+
+
+def _load(path: Path, fix: str) -> object:
+    try:
+        return json.loads(path.read_bytes().decode("utf-8-sig"))
+    except UnicodeDecodeError as err:
+        raise UserError(f"{display(path)}: not UTF-8 text (byte at offset {err.start}); save it as UTF-8, or "
+                        f"{fix}") from None
+    except json.JSONDecodeError as err:
+        raise UserError(f"{display(path)}:{err.lineno}: invalid JSON ({err.msg}, column {err.colno}); "
+                        f"{fix}") from None
+    except (ValueError, RecursionError) as err:  # a number of more than 4300 digits, lists nested too deep
+        raise UserError(f"{display(path)}: unreadable JSON ({type(err).__name__}: {str(err)[:60]}); {fix}") from None
 
 
 def _coco_fields(item: object, keys: tuple[str, ...], where: str, fix: str) -> dict:
@@ -55,43 +79,50 @@ def _coco_fields(item: object, keys: tuple[str, ...], where: str, fix: str) -> d
 
 def read_coco(path: Path, root: Path) -> list[Label]:
     """One Label per image entry; an entry whose image file is missing gets key ""."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
-    except UnicodeDecodeError:
-        raise UserError(f"{shown(path)}: not UTF-8 text; export the annotations again as COCO JSON") from None
-    except json.JSONDecodeError as err:
-        raise UserError(f"{shown(path)}:{err.lineno}: invalid JSON ({err.msg}, column {err.colno}); export the "
-                        f"annotations again as COCO JSON") from None
     fix = "export the annotations again as COCO JSON"
+    data = _load(path, fix)
     lists = ("images", "annotations", "categories")
     if not isinstance(data, dict) or not all(isinstance(data.get(k), list) for k in lists):
-        raise UserError(f"{shown(path)}: not a COCO file (it needs the lists {', '.join(lists)}); {fix}")
-    checked = (_coco_fields(c, ("id", "name"), f"{shown(path)}: category {c!r:.60}", fix) for c in data["categories"])
-    categories = {c["id"]: str(c["name"]).strip() for c in checked}
-    labels: dict[object, Label] = {}
+        raise UserError(f"{display(path)}: not a COCO file (it needs the lists {', '.join(lists)}); {fix}")
+    categories: dict[int | str, str] = {}
+    for c in data["categories"]:
+        where = f"{display(path)}: category {printable(repr(c))[:60]}"
+        c = _coco_fields(c, ("id", "name"), where, fix)
+        categories[_identifier(c["id"], where, "id", fix)] = str(c["name"]).strip()
+    labels: dict[int | str, Label] = {}
     for entry in data["images"]:
-        where = f"{shown(path)}: image id {entry.get('id') if isinstance(entry, dict) else entry!r:.40}"
+        shown_id = entry.get("id") if isinstance(entry, dict) else entry
+        where = f"{display(path)}: image id {printable(repr(shown_id))[:40]}"
         entry = _coco_fields(entry, ("id", "file_name"), where, fix)
+        image_id = _identifier(entry["id"], where, "id", fix)
+        if image_id in labels:
+            raise UserError(f"{where}: listed twice in images, so its annotations cannot be told apart; {fix}")
         image = _coco_image_path(str(entry["file_name"]), path, root)
         w, h = positive_int(str(entry.get("width"))), positive_int(str(entry.get("height")))
-        labels[entry["id"]] = Label(f"{where} ({entry['file_name']})", pair_key(image, root) if image else "",
-                                    size=(w, h) if w and h else None)
+        labels[image_id] = Label(f"{where} ({printable(str(entry['file_name']))[:120]})",
+                                 pair_key(image, root) if image else "", size=(w, h) if w and h else None)
     lost = [label for label in labels.values() if not label.key]
     if lost and len(lost) * 2 > len(labels):
-        raise UserError(f"{shown(path)}: {len(lost)} of {len(labels)} image entries find no image file (e.g. "
+        raise UserError(f"{display(path)}: {len(lost)} of {len(labels)} image entries find no image file (e.g. "
                         f"{lost[0].where.split(': ', 1)[1]}, looked for in "
-                        f"{', '.join(shown(b) for b in _bases(path, root))}); put the images where file_name points, "
+                        f"{', '.join(display(b) for b in _bases(path, root))}); put the images where file_name points, "
                         f"or export again with the images (CVAT: 'Save images')")
     for ann in data["annotations"]:
-        where = f"{shown(path)}: annotation id {ann.get('id') if isinstance(ann, dict) else ann!r:.40}"
+        shown_id = ann.get("id") if isinstance(ann, dict) else ann
+        where = f"{display(path)}: annotation id {printable(repr(shown_id))[:40]}"
         ann = _coco_fields(ann, ("image_id", "category_id", "bbox"), where, fix)
         bbox = ann["bbox"]
         if not (isinstance(bbox, list) and len(bbox) == 4 and all(isinstance(v, (int, float)) for v in bbox)):
-            raise UserError(f"{where}: bbox must be [x, y, width, height] in pixels, got {bbox!r:.60}; {fix}")
-        if ann["image_id"] not in labels or ann["category_id"] not in categories:
-            missing = "image_id" if ann["image_id"] not in labels else "category_id"
-            raise UserError(f"{where}: {missing} {ann[missing]!r} is not listed in the file's "
+            raise UserError(f"{where}: bbox must be [x, y, width, height] in pixels, got {printable(repr(bbox))[:60]}; "
+                            f"{fix}")
+        ids = {key: _identifier(ann[key], where, key, fix) for key in ("image_id", "category_id")}
+        if ids["image_id"] not in labels or ids["category_id"] not in categories:
+            missing = "image_id" if ids["image_id"] not in labels else "category_id"
+            raise UserError(f"{where}: {missing} {printable(repr(ids[missing]))[:40]} is not listed in the file's "
                             f"{'images' if missing == 'image_id' else 'categories'}; {fix}")
-        x, y, w, h = finite([float(v) for v in bbox], where, "bbox")
-        labels[ann["image_id"]].boxes.append(Box(categories[ann["category_id"]], x, y, x + w, y + h, where))
+        try:
+            x, y, w, h = finite([float(v) for v in bbox], where, "bbox")
+        except OverflowError:
+            raise UserError(f"{where}: bbox {str(bbox)[:60]} holds a number too large; {fix}") from None
+        labels[ids["image_id"]].boxes.append(Box(categories[ids["category_id"]], x, y, x + w, y + h, where))
     return list(labels.values())

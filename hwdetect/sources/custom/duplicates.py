@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from hwdetect.paths import shown
+from hwdetect.files.walk import display, printable
 
 
 def same_pages(written: dict[str, Path], groups: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], list[str]]:
@@ -18,7 +18,7 @@ def same_pages(written: dict[str, Path], groups: list[tuple[str, str]]) -> tuple
         group = min(group_of[name] for name in names)
         for name in names:
             group_of[name] = group
-        problems.append(f"{', '.join(shown(written[n]) for n in names)}: the same image under {len(names)} names; all "
-                        f"kept, in one group ({group}) so the page never straddles train and test; delete the copies "
-                        f"if they are one page")
+        problems.append(f"{', '.join(display(written[n]) for n in names)}: the same image under {len(names)} names; "
+                        f"all kept, in one group ({printable(group)}) so the page never straddles train and test; "
+                        f"delete the copies if they are one page")
     return sorted(group_of.items()), problems

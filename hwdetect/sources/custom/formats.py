@@ -19,8 +19,8 @@ import yaml
 
 from hwdetect.cli import UserError
 from hwdetect.config.registry import CUSTOM_FORMATS as FORMATS
+from hwdetect.files.walk import display, printable, read_text
 from hwdetect.files.yolo_labels import corners, parse_line
-from hwdetect.paths import shown
 from hwdetect.sources.custom.coco import read_coco
 from hwdetect.sources.custom.labels import Box, Label, finite, pair_key, positive_int
 from hwdetect.sources.images import IMAGE_SUFFIXES
@@ -42,24 +42,36 @@ def detect_format(files: list[Path], root: Path) -> str:
     if len(found) == 1:
         return found[0]
     if not found:
-        raise UserError(f"{shown(root)}: no annotation files (.txt, .xml or .json) found; put your labels next to "
+        raise UserError(f"{display(root)}: no annotation files (.txt, .xml or .json) found; put your labels next to "
                         f"the images (see README, 'Your own annotated documents')")
-    raise UserError(f"{shown(root)}: found annotation files of more than one format ({', '.join(found)}); "
+    raise UserError(f"{display(root)}: found annotation files of more than one format ({', '.join(found)}); "
                     f"set custom.format in params.yaml to the one to use")
 
 
+def _class_id(key: object, path: Path) -> int:
+    """A class id of data.yaml `names`: a whole number (written as a number or as digits)."""
+    if isinstance(key, int) and not isinstance(key, bool):
+        return key
+    if isinstance(key, str) and key.strip().isdigit() and len(key.strip()) < 10:
+        return int(key)
+    raise UserError(f"{display(path)}: names: key {printable(repr(key))[:40]} is not a class id; write `names:` as a "
+                    f"list of class names, or as a mapping of whole numbers to names (0: handwriting)")
+
+
 def _names_file(path: Path) -> dict[int, str]:
+    fix = "save it again as UTF-8 text"
     if path.suffix == ".yaml":
         try:
-            names = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("names")
-        except (yaml.YAMLError, AttributeError) as err:
-            raise UserError(f"{shown(path)}: not valid YAML ({type(err).__name__}); export it again") from None
+            data = yaml.safe_load(read_text(path, fix))
+        except (yaml.YAMLError, RecursionError, ValueError) as err:
+            raise UserError(f"{display(path)}: not valid YAML ({type(err).__name__}); export it again") from None
+        names = data.get("names") if isinstance(data, dict) else None
         if isinstance(names, list):
             names = dict(enumerate(names))
         if not isinstance(names, dict) or not names:
-            raise UserError(f"{shown(path)}: needs `names:` (a list of class names, or a mapping id: name)")
-        return {int(k): str(v).strip() for k, v in names.items()}
-    return dict(enumerate(line.strip() for line in path.read_text(encoding="utf-8-sig").splitlines() if line.strip()))
+            raise UserError(f"{display(path)}: needs `names:` (a list of class names, or a mapping id: name)")
+        return {_class_id(k, path): str(v).strip() for k, v in names.items()}
+    return dict(enumerate(line.strip() for line in read_text(path, fix).splitlines() if line.strip()))
 
 
 class YoloNames:
@@ -75,7 +87,7 @@ class YoloNames:
             if found:
                 self.cache[folder] = (_names_file(found), found)
             elif folder == self.root:
-                raise UserError(f"{shown(label)}: no classes.txt, obj.names or data.yaml in its folder or above; add "
+                raise UserError(f"{display(label)}: no classes.txt, obj.names or data.yaml in its folder or above; add "
                                 f"classes.txt with one class name per line (line 1 is class 0)")
             else:
                 folder = folder.parent
@@ -84,13 +96,10 @@ class YoloNames:
 
 def read_yolo(path: Path, root: Path, names_of: YoloNames) -> Label:
     names, names_file = names_of(path)
-    label = Label(shown(path), pair_key(path, root), normalized=True)
-    try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
-    except UnicodeDecodeError:
-        raise UserError(f"{shown(path)}: not a text file; a YOLO label has a `class cx cy w h` line per box") from None
+    label = Label(display(path), pair_key(path, root), normalized=True)
+    lines = read_text(path, "a YOLO label is a text file with a `class cx cy w h` line per box").splitlines()
     for number, line in enumerate(lines, start=1):
-        where = f"{shown(path)}:{number}"
+        where = f"{display(path)}:{number}"
         try:
             row = parse_line(line)
         except ValueError:
@@ -100,10 +109,10 @@ def read_yolo(path: Path, root: Path, names_of: YoloNames) -> Label:
         cls, coords = row[0], finite(row[1], where, "coordinates")
         if len(coords) != 4 and (len(coords) < 6 or len(coords) % 2):
             raise UserError(f"{where}: expected `class cx cy w h` (a class id and 4 numbers from 0 to 1), got "
-                            f"{line.strip()!r}; fix or delete the line")
+                            f"{line.strip()[:80]!r}; fix or delete the line")
         if cls not in names:
-            raise UserError(f"{where}: class id {cls} is not in {shown(names_file)} (ids 0 to {len(names) - 1}); "
-                            f"fix the id or add the class name there")
+            raise UserError(f"{where}: class id {str(cls)[:20]} is not in {display(names_file)} "
+                            f"(ids 0 to {len(names) - 1}); fix the id or add the class name there")
         if len(coords) == 4:
             box = corners(*coords)
         else:  # a segmentation polygon (Roboflow and Ultralytics segment exports): its bounding box
@@ -114,26 +123,28 @@ def read_yolo(path: Path, root: Path, names_of: YoloNames) -> Label:
 
 def read_voc(path: Path, root: Path) -> Label:
     try:
-        tree = ET.parse(path)
+        top = ET.fromstring(path.read_bytes())
     except ET.ParseError as err:
         reason = re.sub(r": line \d+, column \d+$", "", str(err))
-        raise UserError(f"{shown(path)}:{err.position[0]}: malformed XML ({reason}); fix it there or save the "
+        raise UserError(f"{display(path)}:{err.position[0]}: malformed XML ({reason}); fix it there or save the "
                         f"annotation again in labelImg") from None
-    top = tree.getroot()
+    except (ValueError, LookupError, RecursionError) as err:  # an encoding Python does not know, say
+        raise UserError(f"{display(path)}: unreadable XML ({type(err).__name__}: {printable(str(err))[:80]}); save "
+                        f"the annotation again in labelImg") from None
     if top.tag != "annotation":
-        raise UserError(f"{shown(path)}: not a Pascal VOC file (root element <{top.tag}>, expected <annotation>); "
+        raise UserError(f"{display(path)}: not a Pascal VOC file (root element <{top.tag}>, expected <annotation>); "
                         f"move it out of the custom data folder")
     w, h = positive_int(top.findtext("size/width")), positive_int(top.findtext("size/height"))
-    label = Label(shown(path), pair_key(path, root), size=(w, h) if w and h else None)
+    label = Label(display(path), pair_key(path, root), size=(w, h) if w and h else None)
     for number, obj in enumerate(top.iter("object"), start=1):
-        where = f"{shown(path)}: object {number}"
+        where = f"{display(path)}: object {number}"
         name, bndbox = (obj.findtext("name") or "").strip(), obj.find("bndbox")
         if not name or bndbox is None:
             raise UserError(f"{where}: needs <name> and <bndbox>; fix the object or delete it")
         try:
             box = finite([float(bndbox.findtext(k) or "") for k in ("xmin", "ymin", "xmax", "ymax")], where, "bndbox")
         except ValueError:
-            raise UserError(f"{where} ({name}): <bndbox> needs numbers <xmin>, <ymin>, <xmax>, <ymax>; "
+            raise UserError(f"{where} ({printable(name)[:60]}): <bndbox> needs numbers <xmin>, <ymin>, <xmax>, <ymax>; "
                             f"fix the object or delete it") from None
         label.boxes.append(Box(name, *box, where))
     return label

@@ -36,13 +36,14 @@ def pair_key(path: Path, root: Path) -> str:
 
 def finite(values: list[float], where: str, expected: str) -> list[float]:
     if not all(math.isfinite(v) for v in values):
-        raise UserError(f"{where}: {expected} must be finite numbers, got {values}")
+        raise UserError(f"{where}: {expected} must be finite numbers, got {str(values)[:80]}")
     return values
 
 
 def positive_int(text: str | None) -> int | None:
+    """A recorded image width or height; None when it is missing, not a number, not finite or not positive."""
     try:
         value = int(float(text or ""))
-    except ValueError:
+    except (ValueError, OverflowError):
         return None
     return value if value > 0 else None

@@ -36,6 +36,21 @@ class _HashingReader:
         return data
 
 
+def archive_paths(folder: Path, names: list[str]) -> list[Path]:
+    """The archives `names` (params.yaml iam.archives) in `folder`; each must be a plain file name, never a path."""
+    for name in names:
+        if not name or PurePosixPath(name).name != name or "\\" in name or name in (".", ".."):
+            raise UserError(f"params.yaml: iam.archives: {name!r} is not a file name; list the archives by name "
+                            f"only (formsA-D.tgz): they are looked for in iam.archives_dir")
+    return [folder / name for name in names]
+
+
+def not_a_folder(archive: Path, fix: str) -> None:
+    """UserError naming `archive` when a folder stands where the archive should be."""
+    if archive.is_dir():
+        raise UserError(f"{shown(archive)}: is a folder, expected a .tgz archive; move the folder away and {fix}")
+
+
 def _safe(member: tarfile.TarInfo, archive: Path, fix: str = FIX) -> tarfile.TarInfo:
     try:
         if member.name.startswith("/"):
@@ -60,6 +75,7 @@ def _members(tar: tarfile.TarFile, archive: Path, suffixes: tuple[str, ...]) -> 
 
 def iter_files(archive: Path, suffixes: tuple[str, ...]) -> Iterator[tuple[str, bytes]]:
     """(file name, content) of each regular file whose name ends with one of `suffixes`, in archive order."""
+    not_a_folder(archive, "run `dvc repro -f iam_download`")
     if not archive.is_file():
         raise UserError(f"{shown(archive)}: not found; run `dvc repro -f iam_download` or put the archive there")
     try:
@@ -74,6 +90,7 @@ def iter_files(archive: Path, suffixes: tuple[str, ...]) -> Iterator[tuple[str, 
 def inspect(archive: Path, shown_as: Path | None = None, fix: str = FIX) -> dict:
     """Size, sha256 and file count of a complete, safe .tgz; else UserError naming `shown_as` and ending in `fix`."""
     name = shown_as or archive
+    not_a_folder(archive, "run the stage again")
     with archive.open("rb") as raw:
         if raw.read(2) != GZIP_MAGIC:
             raise UserError(f"{shown(name)}: not a gzip archive (wrong magic bytes); {fix}")

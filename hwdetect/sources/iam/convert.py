@@ -13,9 +13,10 @@ from pathlib import Path
 from tqdm import tqdm
 
 from hwdetect.cli import UserError
-from hwdetect.files.atomic import atomic_dir, remove, write_json
+from hwdetect.files.atomic import atomic_dir, remove, write_atomic, write_json
+from hwdetect.files.tables import table_text
 from hwdetect.paths import shown
-from hwdetect.sources.iam.archives import iter_files
+from hwdetect.sources.iam.archives import iter_files, not_a_folder
 from hwdetect.sources.iam.forms import JPEG_QUALITY, convert_form, init_worker
 
 
@@ -65,6 +66,8 @@ class _Pairing:
 def convert(archives: list[Path], out_dir: Path, downscale: float = 0.25, workers: int = 0) -> dict:
     """Convert every form found in `archives` into out_dir (replaced only on success); return the summary."""
     _check(downscale, workers)
+    for archive in archives:
+        not_a_folder(archive, "run `dvc repro -f iam_download`")
     missing = [a for a in archives if not a.is_file()]
     if missing:
         raise UserError(f"{shown(missing[0])}: not found; run `dvc repro -f iam_download` (or put the archive there)")
@@ -104,7 +107,8 @@ def _summary(pairing: _Pairing, out: Path, downscale: float) -> dict:
             reasons[result["skipped"]] += 1
         else:
             converted.append(result)
-    (out / "groups.csv").write_text("image,group\n" + "".join(f"{r['id']}.jpg,{r['writer']}\n" for r in converted))
+    rows = [(f"{r['id']}.jpg", r["writer"]) for r in converted]
+    write_atomic(out / "groups.csv", table_text(("image", "group"), rows).encode("utf-8", "surrogateescape"))
     footers = Counter(r["footer"] for r in converted)
     return {
         "forms": {"converted": len(converted), "skipped": len(skipped),

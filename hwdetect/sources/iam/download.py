@@ -19,8 +19,9 @@ from tqdm import tqdm
 
 from hwdetect.cli import UserError, log
 from hwdetect.files.http import new_session
+from hwdetect.files.walk import read_text
 from hwdetect.paths import IAM_CREDENTIALS, shown
-from hwdetect.sources.iam.archives import CHUNK, GZIP_MAGIC, inspect
+from hwdetect.sources.iam.archives import CHUNK, GZIP_MAGIC, archive_paths, inspect
 
 REGISTER_URL = "https://fki.tic.heia-fr.ch/register"
 TIMEOUT = (15, 60)  # seconds to connect, seconds between two received bytes
@@ -43,7 +44,7 @@ def credentials(file: Path = IAM_CREDENTIALS) -> tuple[str | None, str | None]:
     if not file.is_file():
         return None, None
     found: dict[str, str] = {}
-    for number, line in enumerate(file.read_text().splitlines(), start=1):
+    for number, line in enumerate(read_text(file).splitlines(), start=1):
         key, sep, value = line.partition("=")
         if line.strip() and (not sep or key.strip() not in ("username", "password")):
             # The line itself is never shown: it may hold the password.
@@ -167,6 +168,7 @@ def download(base_url: str, archives: list[str], dest_dir: Path, username: str |
              session: requests.Session | None = None, attempts: int = 5, backoff: float = 1.0) -> dict:
     """Make sure every archive is in dest_dir (downloading the missing ones) and return the manifest."""
     dest_dir = Path(dest_dir)
+    archive_paths(dest_dir, archives)
     present = {name: inspect(dest_dir / name) for name in archives if (dest_dir / name).exists()}
     missing = [name for name in archives if name not in present]
     if missing:

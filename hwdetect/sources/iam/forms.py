@@ -66,6 +66,8 @@ def parse_form(xml: bytes, form_id: str) -> Form:
         root = ET.fromstring(xml)
     except ET.ParseError as err:
         raise Skip("malformed xml", str(err)) from None
+    except (ValueError, LookupError) as err:  # an encoding Python does not know, say
+        raise Skip("malformed xml", f"{type(err).__name__}: {err}") from None
     if root.tag != "form":
         raise Skip("malformed xml", f"root element is <{root.tag}>, expected <form>")
     if root.get("id") != form_id:
@@ -130,7 +132,10 @@ def convert_form(form_id: str, png: bytes, xml: bytes, out_dir: str, downscale: 
     """Write images/<id>.jpg and labels/<id>.txt under out_dir; return what was done, or why it was skipped."""
     try:
         form = parse_form(xml, form_id)
-        gray = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
+        try:
+            gray = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE) if png else None
+        except cv2.error:  # OpenCV refuses some broken headers outright instead of answering None
+            gray = None
         if gray is None:
             raise Skip("image unreadable", "not a decodable PNG")
         if gray.shape != (form.height, form.width):
@@ -144,8 +149,10 @@ def convert_form(form_id: str, png: bytes, xml: bytes, out_dir: str, downscale: 
         size = (max(1, round(form.width * downscale)), max(1, round(cut * downscale)))
         page = cv2.resize(page, size, interpolation=cv2.INTER_AREA)
     out = Path(out_dir)
-    if not cv2.imwrite(str(out / "images" / f"{form_id}.jpg"), page, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]):
-        raise OSError(f"cannot write {out / 'images' / form_id}.jpg")
+    ok, jpeg = cv2.imencode(".jpg", page, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+    if not ok:
+        return {"id": form_id, "skipped": "image unreadable", "detail": "OpenCV could not encode it as JPEG"}
+    (out / "images" / f"{form_id}.jpg").write_bytes(jpeg.tobytes())  # bytes: any form id works as a file name
     (out / "labels" / f"{form_id}.txt").write_text(format_boxes((ln.box for ln in form.lines), form.width, cut))
     return {"id": form_id, "writer": form.writer, "lines": len(form.lines), "lines_without_cmp": form.lines_without_cmp,
             "words_without_cmp": form.words_without_cmp, "footer": how, "cut": cut}

@@ -1,0 +1,139 @@
+"""Bad params.yaml values and files: the real check (`python -m hwdetect.config.params`) and the stages refuse them
+before any work with one line `error: params.yaml:<line>: <dotted.key>: what; fix`, exit 2, nothing changed."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import run, write_params
+from faults import refused
+
+CHECK = ["hwdetect.config.params"]
+AUTO = {"optimizer": "auto"}
+
+
+def key_line(project: Path, dotted: str) -> str:
+    """`params.yaml:<line>: <dotted.key>:` as the error names it, the line read from the file written."""
+    node, line = yaml.compose((project / "params.yaml").read_text()), None
+    for part in dotted.split("."):
+        key, node = next((k, v) for k, v in node.value if k.value == part)
+        line = key.start_mark.line + 1
+    return f"params.yaml:{line}: {dotted}:"
+
+
+# (overrides, dotted key refused, words the line must hold)
+BAD_VALUES = [
+    ({"profiles": {"cpu": {"imgsz": 321}}}, "profiles.cpu.imgsz", "silently use 352); use 320 or 352"),
+    ({"profiles": {"cpu": {"imgsz": 8192}}}, "profiles.cpu.imgsz", "<= 4,096"),
+    ({"profiles": {"cpu": {"imgsz": 16}}}, "profiles.cpu.imgsz", ">= 32"),
+    ({"synthetic": {"pages": 1_000_001}}, "synthetic.pages", "<= 1,000,000"),
+    ({"synthetic": {"pages": 900_000, "width": 8192, "height": 8192}}, "synthetic.pages", "are free there"),
+    ({"synthetic": {"width": 10_000}}, "synthetic.width", "<= 8,192"),
+    ({"synthetic": {"height": 0}}, "synthetic.height", ">= 64"),
+    ({"synthetic": {"contact_sheet": 0}}, "synthetic.contact_sheet", ">= 1"),
+    ({"synthetic": {"contact_sheet": 65}}, "synthetic.contact_sheet", "<= 64"),
+    ({"synthetic": {"contact_sheet": 20}}, "synthetic.contact_sheet", "only 16 are generated"),
+    ({"synthetic": {"workers": 1000}}, "synthetic.workers", "<= 256"),
+    ({"iam": {"workers": 257}}, "iam.workers", "<= 256"),
+    ({"train": {"threads": 10**6}}, "train.threads", "<= 256"),
+    ({"evaluate": {"conf": 1.0}}, "evaluate.conf", "[0, 1)"),
+    ({"evaluate": {"conf": -0.1}}, "evaluate.conf", "[0, 1)"),
+    ({"evaluate": {"iou": 0}}, "evaluate.iou", "(0, 1]"),
+    ({"evaluate": {"iou": 1.5}}, "evaluate.iou", "(0, 1]"),
+    ({"evaluate": {"examples": 101}}, "evaluate.examples", "<= 100"),
+    ({"export": {"opset": 8}}, "export.opset", "expected an ONNX opset from 9 to"),
+    ({"export": {"opset": 99}}, "export.opset", "expected an ONNX opset from 9 to"),
+    ({"export": {"max_map_drop": 1.5}}, "export.max_map_drop", "[0, 1]"),
+    ({"export": {"max_output_diff": -0.01}}, "export.max_output_diff", "[0, 1]"),
+    ({"profiles": {"cpu": {"lr0": 0.01}}}, "profiles.cpu.lr0", "set profiles.cpu.optimizer: AdamW (or SGD)"),
+    ({"profiles": {"cpu": {**AUTO, "momentum": 0.9}}}, "profiles.cpu.momentum", "optimizer auto"),
+    ({"profiles": {"cpu": {"epochs": 100_000}}}, "profiles.cpu.epochs", "<= 10,000"),
+    ({"profiles": {"rtx3050": {"patience": 10**6}}}, "profiles.rtx3050.patience", "<= 10,000"),
+    ({"profiles": {"cpu": {"workers": 1000}}}, "profiles.cpu.workers", "<= 256"),
+    ({"profiles": {"cpu": {"cache": "memory"}}}, "profiles.cpu.cache", "ram or disk"),
+    ({"profiles": {"cpu": {"amp": True}}}, "profiles.cpu.amp", "set amp: false"),
+    ({"profiles": {"cpu": {"fraction": 1.5}}}, "profiles.cpu.fraction", "(0, 1]"),
+    ({"profiles": {"cpu": {"close_mosaic": -1}}}, "profiles.cpu.close_mosaic", ">= 0"),
+    ({"profiles": {"cpu": {"mosaic": 2.0}}}, "profiles.cpu.mosaic", "[0, 1]"),
+    ({"profiles": {"cpu": {"cos_lr": "yes"}}}, "profiles.cpu.cos_lr", "expected true or false"),
+    ({"profiles": {"cpu": {"box": "big"}}}, "profiles.cpu.box", "expected an int or float"),
+    ({"profiles": {"cpu": {"max_det": 0}}}, "profiles.cpu.max_det", ">= 1"),
+    ({"profiles": {"cpu": {"warmup_epochs": None}}}, "profiles.cpu.warmup_epochs", "must not be null"),
+    ({"profiles": {"cpu": {"seed": 3}}}, "profiles.cpu.seed", "set by the pipeline (to the top-level `seed`)"),
+    ({"profiles": {"cpu": {"data": "mine.yaml"}}}, "profiles.cpu.data", "set by the pipeline"),
+    ({"profiles": {"rtx3050": {"lr0": 5.0}}}, "profiles.rtx3050.lr0", "[0, 1]"),
+    ({"profiles": {"cpu": {"epoch": 3}}}, "profiles.cpu.epoch", "did you mean 'epochs'?"),
+    ({"train": {"thread": 2}}, "train.thread", "did you mean 'threads'?"),
+    ({"synthetic": {"pages": "many"}}, "synthetic.pages", "expected int, got str"),
+    ({"seed": 2**40}, "seed", "<= 4,294,967,295"),
+    ({"seed": 10**30}, "seed", "far too large"),
+    ({"synthetic": {"layouts": {"iam_form": float("nan")}}}, "synthetic.layouts.iam_form", "not a finite number"),
+    ({"evaluate": {"iou": float("inf")}}, "evaluate.iou", "not a finite number"),
+    ({"profiles": {"rtx3050": {"lr0": float("-inf")}}}, "profiles.rtx3050.lr0", "not a finite number"),
+]
+
+
+@pytest.mark.parametrize("overrides, key, words", BAD_VALUES, ids=[f"{k}:{w[:24]}" for _, k, w in BAD_VALUES])
+def test_params_check_refuses_a_bad_value_naming_line_and_key(project, overrides, key, words):
+    write_params(project, overrides)
+    line = refused(CHECK, project, key_line(project, key), words)
+    assert line.count(";") >= 1 or "did you mean" in line, f"no fix given: {line}"
+
+
+# Files that are no params file at all: (what to write, words the line must hold).
+BAD_FILES = [
+    (b"seed: 0\n# \xff\xfe not text\n", "params.yaml:2: not UTF-8 (byte 0xff)"),
+    ("seed: 0\n# graine aléatoire\n".encode("latin-1"),
+     "params.yaml:2: not UTF-8 (byte 0xe9); save the file as UTF-8"),
+    (b"", "params.yaml: empty, not a mapping of parameters"),
+    (b"- seed\n- data\n", "params.yaml: a list, not a mapping of parameters"),
+    (b"seed: 0\nseed: 1\n", "params.yaml:2: seed: appears twice (also on line 1); keep one"),
+    (b"seed: &s 0\nother: *s\n", "params.yaml:1: YAML anchors and aliases"),
+    (b"seed: !!python/object:os.system {}\n", "params.yaml:1: YAML tag 'tag:yaml.org,2002:python/object:os.system'"),
+    (b"seed: [1\n", "params.yaml:2: not valid YAML"),
+]
+
+
+@pytest.mark.parametrize("content, words", BAD_FILES, ids=[w.split(": ", 1)[-1][:28] for _, w in BAD_FILES])
+def test_params_check_refuses_a_file_that_is_no_params_file(project, content, words):
+    (project / "params.yaml").write_bytes(content)
+    refused(CHECK, project, words)
+
+
+def test_params_yaml_that_is_a_folder_is_refused(project):
+    (project / "params.yaml").unlink()
+    (project / "params.yaml").mkdir()
+    (project / "params.yaml" / "keep.txt").write_text("a folder where the file should be\n")
+    refused(CHECK, project, "params.yaml: cannot be read (Is a directory)")
+
+
+# A bad value stops the stage that reads it before it does any work (nothing written, nothing replaced).
+STAGES = [
+    ("synthetic", {"synthetic": {"contact_sheet": 0}}, "synthetic.contact_sheet"),
+    ("synthetic", {"synthetic": {"pages": 900_000, "width": 8192, "height": 8192}}, "synthetic.pages"),
+    ("train", {"profiles": {"cpu": {"imgsz": 321}}}, "profiles.cpu.imgsz"),
+    ("evaluate", {"evaluate": {"conf": 1.0}}, "evaluate.conf"),
+    ("export", {"export": {"opset": 99}}, "export.opset"),
+]
+
+
+@pytest.mark.parametrize("name, overrides, key", STAGES, ids=[f"{n}:{k}" for n, _, k in STAGES])
+def test_stage_refuses_a_bad_value_before_any_work(project, name, overrides, key):
+    write_params(project, overrides)
+    (project / "data" / "sources" / "synthetic").mkdir(parents=True)
+    (project / "data" / "sources" / "synthetic" / "earlier.txt").write_text("made by an earlier run\n")
+    before = {p for p in project.rglob("*") if "__pycache__" not in p.parts}
+    refused([f"stages.{name}"], project, key_line(project, key))
+    assert {p for p in project.rglob("*") if "__pycache__" not in p.parts} == before  # nothing new either
+
+
+def test_a_large_synthetic_set_is_a_one_line_warning_with_its_estimate(project):
+    write_params(project, {"synthetic": {"pages": 20_001, "width": 64, "height": 64}})
+    result = run([sys.executable, "-m", *CHECK], project)
+    lines = result.stderr.splitlines()
+    start = f"warning: {key_line(project, 'synthetic.pages')} 20,001 pages of 64x64 take ~"
+    assert len(lines) == 1 and lines[0].startswith(start), lines
+    assert " MB in data/" in lines[0] and " h to draw with " in lines[0]
