@@ -20,9 +20,11 @@ import json
 from pathlib import Path
 
 from hwdetect.cli import UserError, cli, log
+from hwdetect.evaluation.detector import check_file, load_detector
 from hwdetect.evaluation.lines import duplicate_parts
-from hwdetect.files.atomic import atomic_dir
+from hwdetect.files.atomic import atomic_dir, command_name, ready_output
 from hwdetect.files.walk import visible_files
+from hwdetect.files.yolo_labels import CLASS_NAMES
 from hwdetect.paths import MODEL, shown
 from hwdetect.sources.images import UnreadableImage, read_displayed_rgb
 from hwdetect.sources.pdf import PDF_DPI, page_name, pdf_pages
@@ -52,20 +54,9 @@ def model_imgsz(model, path: Path, fmt: str, asked: int | None) -> int | list[in
     return size[0] if isinstance(size, (list, tuple)) and len(set(size)) == 1 else size
 
 
-def load_model(path: Path):
-    from ultralytics import YOLO
-
-    try:
-        model = YOLO(str(path), task="detect")
-        if path.suffix == ".onnx":
-            import onnx
-
-            onnx.checker.check_model(str(path))
-    except Exception as err:  # noqa: BLE001 (torch, pickle and onnx each raise their own types for a broken file)
-        reason = str(err).strip().split("\n")[0][:200] or type(err).__name__
-        raise UserError(f"{shown(path)}: cannot load the model ({reason}); use models/detector/best.pt or "
-                        f"best.onnx from `dvc repro`") from None
-    return model
+def load_model(path: Path, flag: str = "--model"):
+    """The YOLO model of a one-class detector file, or UserError naming the file and what is wrong with it."""
+    return load_detector(path, flag, classes=len(CLASS_NAMES))
 
 
 def input_files(source: Path) -> list[Path]:
@@ -79,21 +70,28 @@ def input_files(source: Path) -> list[Path]:
     return files
 
 
-def check_out(out: Path, source: Path, marker: str = "predictions.csv") -> None:
-    """Refuse an --out that holds anything but this command's earlier output (which has `marker`), or is in --source."""
-    if out.exists() and (not out.is_dir() or any(out.iterdir()) and not (out / marker).is_file()):
-        raise UserError(f"--out {shown(out)}: exists and is not an earlier output of this command; choose a new "
-                        f"folder")
-    if source.is_dir() and out.resolve().is_relative_to(source.resolve()):
-        raise UserError(f"--out {shown(out)}: is inside --source; choose a folder outside it")
+def check_out(out: Path, source: Path) -> None:
+    """Refuse an --out that is a project folder, lies in --source, or holds anything but this command's own output."""
+    ready_output(out.absolute(), command_name(), [source])
 
 
 def write_table(path: Path, columns: tuple[str, ...], rows: list[dict]) -> None:
-    """A CSV summary with the csv module, so file names with commas or quotes travel intact."""
-    with path.open("w", newline="") as f:
+    """A CSV summary with the csv module, so file names with commas, quotes or newlines travel intact, and any
+    bytes of a name that is not UTF-8 are written back as they were (surrogateescape)."""
+    with path.open("w", newline="", encoding="utf-8", errors="surrogateescape") as f:
         writer = csv.DictWriter(f, columns, restval="", lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
+
+
+def write_image(path: Path, bgr, *params: int) -> None:
+    """Encode in memory and write the bytes: OpenCV never sees the path, whose name may be any bytes."""
+    import cv2
+
+    ok, data = cv2.imencode(path.suffix, bgr, list(params))
+    if not ok:
+        raise UserError(f"{shown(path)}: OpenCV cannot encode this image as {path.suffix}")
+    path.write_bytes(data.tobytes())
 
 
 def draw(bgr, boxes: list[dict]):
@@ -146,11 +144,11 @@ def predict_image(model, rgb, orientation: int, rel: str, out: Path, settings: d
         x0, y0, x1, y1 = box["xyxy"]
         crop = Path("crops") / rel / f"{number:03d}.png"
         (out / crop).parent.mkdir(parents=True, exist_ok=True)
-        cv2.imwrite(str(out / crop), bgr[int(y0):int(np.ceil(y1)), int(x0):int(np.ceil(x1))])
+        write_image(out / crop, bgr[int(y0):int(np.ceil(y1)), int(x0):int(np.ceil(x1))])
         box["crop"] = crop.as_posix()
     for folder in ("annotated", "json"):
         (out / folder / rel).parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(out / "annotated" / f"{rel}.jpg"), draw(bgr.copy(), boxes), [cv2.IMWRITE_JPEG_QUALITY, 90])
+    write_image(out / "annotated" / f"{rel}.jpg", draw(bgr.copy(), boxes), cv2.IMWRITE_JPEG_QUALITY, 90)
     record = {"file": rel, "width": w, "height": h, "exif_orientation": orientation, "boxes": boxes, **settings,
               "coordinates": "xyxy pixels of the image as displayed (EXIF orientation applied), origin top-left"}
     (out / "json" / f"{rel}.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
@@ -164,22 +162,19 @@ def predict(model_path: Path, source: Path, out_dir: Path, imgsz: int | None = N
     """Predict every file under `source` into out_dir (replaced whole on success); the rows of predictions.csv."""
     from tqdm import tqdm
 
-    if model_path.suffix.lower() not in FORMATS:
-        raise UserError(f"--model {shown(model_path)}: expected a .pt or .onnx file")
-    if not model_path.is_file():
-        raise UserError(f"--model {shown(model_path)}: not found; run `dvc repro` to build models/detector/best.pt "
-                        f"and best.onnx, or pass the path of one")
+    check_file(model_path, "--model")
     if not 0 < conf <= 1 or not 0 < iou <= 1 or imgsz is not None and imgsz < 32 or not 36 <= pdf_dpi <= 1200:
         raise UserError(f"expected 0 < --conf <= 1, 0 < --iou <= 1, --imgsz >= 32 and 36 <= --pdf-dpi <= 1200; got "
                         f"{conf}, {iou}, {imgsz}, {pdf_dpi}")
     files = input_files(source)
     check_out(out_dir, source)
     runtime.setup()
+    runtime.check_device(device, "--device", "pass --device cpu, or leave it out")
     model, fmt = load_model(model_path), FORMATS[model_path.suffix.lower()]
     settings = {"model": shown(model_path), "model_format": fmt, "imgsz": model_imgsz(model, model_path, fmt, imgsz),
                 "conf": conf, "iou": iou, "device": device, "keep_duplicates": keep_duplicates, "pdf_dpi": pdf_dpi}
     rows = []
-    with atomic_dir(out_dir) as out:
+    with atomic_dir(out_dir, inputs=[source]) as out:
         for path in tqdm(files, desc="predict", unit="file"):
             rel = path.name if path == source else path.relative_to(source).as_posix()
             rows.extend(predict_file(model, path, rel, out, settings, crops))

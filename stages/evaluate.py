@@ -39,6 +39,9 @@ def main() -> None:
     settings = {"imgsz": a.imgsz or prof["imgsz"], "batch": batch, "device": device,
                 "conf": e["conf"], "iou": e["iou"], "examples": e["examples"]}
     runtime.setup(p["train"]["threads"], p["train"]["cpu_isa"])
+    name = p["train"]["profile"]
+    runtime.check_device(prof["device"], f"params.yaml: profiles.{name}.device",
+                         f"set profiles.{name}.device: cpu, or use the cpu profile (dvc exp run -S train.profile=cpu)")
     if a.model is None and a.data is None and a.out is None:
         metrics, speed = evaluate(paths.MODEL, paths.DATASET, "test", paths.EVAL_REPORT, paths.EVAL_RUN, settings,
                                   paths.TRAIN_RESULTS)

@@ -114,7 +114,7 @@ def test_command_pre_annotates_the_least_sure_pages_of_a_folder(tmp_path, traine
     assert {"booklet.pdf.page001", "booklet.pdf.page002"} <= {r["file"] for r in rows}  # each page, named by page
     ranked = [int(r["uncertainty"]) for r in rows if r["rank"]]
     assert ranked == sorted(ranked, reverse=True)
-    assert sorted(p.name for p in out.iterdir()) == ["coco", "label-studio", "preannotations.csv", "voc", "yolo"]
+    assert sorted(p.name for p in out.iterdir()) == [".hwdetect-output", "coco", "label-studio", "preannotations.csv", "voc", "yolo"]
     report = convert(out / "coco", tmp_path / "custom")
     assert report["images"]["converted"] == 2
     if any(r["file"] == "photo.jpg" and r["status"] == "written" for r in rows):  # written upright, as displayed

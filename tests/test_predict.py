@@ -187,7 +187,8 @@ def test_bad_arguments_are_one_line_errors_with_exit_code_2(tmp_path):
         ("--model", str(model), "--source", str(tmp_path / "missing"), "--out", str(tmp_path / "o")):
             f"--source {tmp_path}/missing: not found; pass a folder of page images or one image",
         ("--model", str(model), "--source", str(tmp_path / "in"), "--out", str(tmp_path / "full")):
-            f"--out {tmp_path}/full: exists and is not an earlier output of this command; choose a new folder",
+            f"{tmp_path}/full: exists and was not written by hwdetect.predict (it has no .hwdetect-output marker); "
+            f"choose a new folder, or move it away first",
     }
     for args, message in cases.items():
         result = predict_cli(ROOT, *args)
@@ -203,4 +204,4 @@ def test_broken_model_file_is_a_one_line_error(tmp_path):
     result = predict_cli(ROOT, "--model", str(tmp_path / "best.pt"), "--source", str(tmp_path / "in"),
                          "--out", str(tmp_path / "o"))
     assert result.returncode == 2 and "Traceback" not in result.stderr and len(result.stderr.splitlines()) == 1
-    assert result.stderr.startswith(f"error: {tmp_path}/best.pt: cannot load the model (")
+    assert result.stderr.startswith(f"error: --model {tmp_path}/best.pt: cannot load the model (")

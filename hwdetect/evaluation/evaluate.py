@@ -9,15 +9,16 @@ import cv2
 import numpy as np
 
 from hwdetect.cli import UserError
+from hwdetect.evaluation.dataset import read_dataset
+from hwdetect.evaluation.detector import load_detector
 from hwdetect.evaluation.errors import image_errors, summarise
 from hwdetect.evaluation.lines import duplicate_parts
 from hwdetect.evaluation.metrics import image_f1, pr_points, summary
 from hwdetect.evaluation.report import write_report
-from hwdetect.files.atomic import atomic_dir
-from hwdetect.files.walk import visible_files
+from hwdetect.files.atomic import atomic_dir, command_name, ready_output
+from hwdetect.files.walk import display
 from hwdetect.files.yolo_labels import read_boxes
 from hwdetect.paths import shown
-from hwdetect.sources.images import IMAGE_SUFFIXES
 from hwdetect.training.runfiles import copy_plots
 
 DETECT_CONF = 0.25  # the working threshold: boxes a user would keep, for the worst images and the error breakdown
@@ -34,17 +35,18 @@ def validate(model_path: Path, data: Path, split: str, imgsz: int, batch: int, d
         plots=plots, save_dir=str(save_dir), exist_ok=True, verbose=False)
 
 
-def split_images(data: Path, split: str) -> list[Path]:
+def split_images(data: Path, split: str) -> tuple[list[Path], int]:
+    """The images of one split of `data` and its number of classes; UserError for any problem of the file."""
     from ultralytics.data.utils import check_det_dataset
 
-    try:
-        folder = check_det_dataset(str(data))[split]
-    except Exception as err:  # Ultralytics raises several kinds for a bad dataset file
-        raise UserError(f"{shown(data)}: not a usable Ultralytics dataset ({err}); see docs.ultralytics.com/datasets/detect")
-    images = [p for p in visible_files(Path(folder)) if p.suffix.lower() in IMAGE_SUFFIXES]
-    if not images:
-        raise UserError(f"{shown(data)}: split {split!r} has no images in {folder}")
-    return images
+    images, classes = read_dataset(data, split)
+    try:  # what read_dataset does not check, Ultralytics does
+        check_det_dataset(str(data), autodownload=False)
+    except Exception as err:  # noqa: BLE001 (Ultralytics raises several kinds for a bad dataset file)
+        reason = str(err).strip().split("\n")[0][:200] or type(err).__name__
+        raise UserError(f"{display(data)}: not a usable Ultralytics dataset ({reason}); see "
+                        f"docs.ultralytics.com/datasets/detect") from None
+    return images, classes
 
 
 def ground_truth(image: Path, width: int, height: int) -> np.ndarray:
@@ -77,14 +79,16 @@ def worst_images(found: list[tuple], out: Path, count: int) -> list:
     out.mkdir()
     drawn = []
     for f1, _, image, pred, conf, truth in sorted(scored, key=lambda s: (s[0], s[1]))[:count]:
-        img = cv2.imread(str(image))
+        img = cv2.imdecode(np.fromfile(image, np.uint8), cv2.IMREAD_COLOR)  # OpenCV never sees a name
+        if img is None:  # Ultralytics skipped it as corrupt, so no box of it counts either
+            continue
         for x0, y0, x1, y1 in truth.round().astype(int):
             cv2.rectangle(img, (x0, y0), (x1, y1), (0, 170, 0), 2)
         for (x0, y0, x1, y1), score in zip(pred.round().astype(int), conf):
             cv2.rectangle(img, (x0, y0), (x1, y1), (0, 0, 220), 1)
             cv2.putText(img, f"{score:.2f}", (x0, y0 - 2), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 220))
         target = out / f"{image.stem}.jpg"
-        cv2.imwrite(str(target), img, [cv2.IMWRITE_JPEG_QUALITY, 90])
+        target.write_bytes(cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes())
         drawn.append((target, f1))
     return drawn
 
@@ -100,12 +104,12 @@ def evaluate(model: Path, data: Path, split: str, out_dir: Path, work: Path, set
              training_results: Path | None = None) -> tuple[dict, dict]:
     """Score `model` on `split` of `data` into out_dir (replaced whole on success); the metrics and Ultralytics'
     speed. settings: imgsz, batch, device, conf, iou, examples. training_results: a results.csv to chart."""
-    for path in (model, data):
-        if not path.exists():
-            raise UserError(f"{shown(path)}: not found; run the pipeline first (dvc repro) or give an existing path")
-    images = split_images(data, split)
+    inputs = [model, data if data.is_dir() else data.parent]
+    ready_output(out_dir, command_name(), inputs)  # the cheap check first, before a model is loaded
+    images, classes = split_images(data, split)
+    load_detector(model, "", classes)
     s = settings
-    with atomic_dir(out_dir) as out:
+    with atomic_dir(out_dir, inputs) as out:
         m = validate(model, data, split, s["imgsz"], s["batch"], s["device"], s["conf"], s["iou"], work)
         copy_plots(work, out)
         points = pr_points(m)

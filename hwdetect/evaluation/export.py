@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from hwdetect.cli import UserError
+from hwdetect.evaluation.dataset import read_dataset
+from hwdetect.evaluation.detector import load_detector
 from hwdetect.evaluation.evaluate import validate
 
 
@@ -43,7 +45,7 @@ def letterboxed(images: list[Path], imgsz: int) -> list[np.ndarray]:
     box = LetterBox((imgsz, imgsz), auto=False)
     out = []
     for image in images:
-        img = box(image=cv2.imread(str(image)))[:, :, ::-1]
+        img = box(image=cv2.imdecode(np.fromfile(image, np.uint8), cv2.IMREAD_COLOR))[:, :, ::-1]
         out.append(np.ascontiguousarray(img.transpose(2, 0, 1))[None].astype(np.float32) / 255)
     return out
 
@@ -87,6 +89,8 @@ def export_checked(model: Path, onnx_out: Path, data: Path, test_images: Path, w
     settings: imgsz, batch, conf, iou, opset. limits: max_map_drop, max_output_diff. On failure nothing is written
     and UserError says by how much the check failed.
     """
+    _, classes = read_dataset(data, "test")
+    load_detector(model, "", classes)
     s = settings
     tmp = onnx_out.with_name(f".partial.{onnx_out.name}")  # keeps the .onnx suffix Ultralytics reads the format from
     try:

@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image
 
 from hwdetect.cli import UserError, cli, log
+from hwdetect.evaluation.detector import check_file
 from hwdetect.files.atomic import atomic_dir
 from hwdetect.paths import MODEL, shown
 from hwdetect.predict import FORMATS as MODEL_FORMATS
@@ -63,23 +64,22 @@ def preannotate(model_path: Path, source: Path, out_dir: Path, formats: list[str
     """Pre-annotate the least-sure pages under `source` into out_dir (replaced whole on success); the CSV rows."""
     from tqdm import tqdm
 
-    if model_path.suffix.lower() not in MODEL_FORMATS or not model_path.is_file():
-        raise UserError(f"--model {shown(model_path)}: expected an existing .pt or .onnx file (dvc repro builds "
-                        f"models/detector/best.pt)")
+    check_file(model_path, "--model")
     if unknown := [f for f in formats if f not in FORMATS]:
         raise UserError(f"--formats: unknown format {unknown[0]!r}; choose from {', '.join(FORMATS)}")
     if not 0 < conf <= 1 or worst is not None and worst < 1 or not 36 <= pdf_dpi <= 1200:
         raise UserError(f"expected 0 < --conf <= 1, --worst >= 1 and 36 <= --pdf-dpi <= 1200; got {conf}, {worst}, "
                         f"{pdf_dpi}")
     files = input_files(source)
-    check_out(out_dir, source, "preannotations.csv")
+    check_out(out_dir, source)
     runtime.setup()
+    runtime.check_device(device, "--device", "pass --device cpu, or leave it out")
     model, fmt = load_model(model_path), MODEL_FORMATS[model_path.suffix.lower()]
     settings = {"imgsz": model_imgsz(model, model_path, fmt, imgsz), "conf": CANDIDATE_CONF, "iou": 0.7,
                 "device": device, "keep_duplicates": False}
     version = f"{model_path.name}@{hashlib.sha256(model_path.read_bytes()).hexdigest()[:12]}"
     pages, skipped = [], []
-    with tempfile.TemporaryDirectory() as staging, atomic_dir(out_dir) as out:
+    with tempfile.TemporaryDirectory() as staging, atomic_dir(out_dir, inputs=[source]) as out:
         for path in tqdm(files, desc="pre-annotate", unit="file"):
             rel = path.name if path == source else path.relative_to(source).as_posix()
             try:

@@ -14,12 +14,16 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from urllib.parse import quote
 from xml.sax.saxutils import escape
 
 from hwdetect.files.yolo_labels import CLASS_NAMES, format_boxes
 
 CLASS = CLASS_NAMES[0]
 FORMATS = ("yolo", "voc", "coco", "label-studio")
+# Page names come from the user's file names, which may hold any bytes: text files keep those bytes as they are,
+# JSON escapes them (json.dumps is ensure_ascii by default) and URLs percent-encode them.
+NAMES = {"encoding": "utf-8", "errors": "surrogateescape"}
 LABEL_CONFIG = f"""<View>
   <Image name="image" value="$image"/>
   <RectangleLabels name="label" toName="image">
@@ -35,7 +39,7 @@ def write_yolo(out: Path, pages: list[dict]) -> None:
     for name in ("obj.names", "obj_train_data/classes.txt"):
         (out / name).write_text(f"{CLASS}\n")
     (out / "obj.data").write_text("classes = 1\ntrain = data/train.txt\nnames = data/obj.names\nbackup = backup/\n")
-    (out / "train.txt").write_text("".join(f"data/obj_train_data/{p['name']}\n" for p in pages))
+    (out / "train.txt").write_text("".join(f"data/obj_train_data/{p['name']}\n" for p in pages), **NAMES)
     for p in pages:
         shutil.copyfile(p["image"], data / p["name"])
         (data / f"{Path(p['name']).stem}.txt").write_text(
@@ -55,7 +59,7 @@ def write_voc(out: Path, pages: list[dict]) -> None:
             f"<annotation>\n  <folder>voc</folder>\n  <filename>{escape(p['name'])}</filename>\n"
             f"  <path>{escape(p['name'])}</path>\n  <source><database>Unknown</database></source>\n"
             f"  <size>\n    <width>{p['width']}</width>\n    <height>{p['height']}</height>\n    <depth>3</depth>\n"
-            f"  </size>\n  <segmented>0</segmented>\n{objects}</annotation>\n")
+            f"  </size>\n  <segmented>0</segmented>\n{objects}</annotation>\n", **NAMES)
 
 
 def write_coco(out: Path, pages: list[dict]) -> None:
@@ -90,7 +94,8 @@ def write_label_studio(out: Path, pages: list[dict], model_version: str) -> None
                              "height": 100 * (y1 - y0) / h, "rotation": 0, "rectanglelabels": [CLASS]}}
                   for k, b in enumerate(p["boxes"], start=1) for x0, y0, x1, y1 in [b["xyxy"]]]
         score = min((b["score"] for b in p["boxes"]), default=0.0)
-        tasks.append({"data": {"image": f"/data/local-files/?d=images/{p['name']}"},
+        url = quote(f"images/{p['name']}".encode("utf-8", "surrogateescape"))
+        tasks.append({"data": {"image": f"/data/local-files/?d={url}"},
                       "predictions": [{"model_version": model_version, "score": score, "result": result}]})
     (out / "tasks.json").write_text(json.dumps(tasks, indent=1) + "\n")
 

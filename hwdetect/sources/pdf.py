@@ -22,8 +22,8 @@ def pdf_pages(path: Path, dpi: int = PDF_DPI) -> Iterator[tuple[int, np.ndarray]
         import pypdfium2 as pdfium
     except ImportError:
         raise UnreadableImage("PDF: pypdfium2 is not installed (pip install -r requirements.txt)") from None
-    try:
-        pdf = pdfium.PdfDocument(str(path))
+    try:  # the bytes, not the name: pdfium takes names as UTF-8, and a file's name may be any bytes
+        pdf = pdfium.PdfDocument(path.read_bytes())
     except pdfium.PdfiumError as err:
         raise UnreadableImage(f"PDF: cannot read it ({err}); export or scan it again") from None
     try:

@@ -70,3 +70,27 @@ def setup(threads: int = 0, cpu_isa: str = "AVX2") -> int:
     if any(SETTINGS.get(k) != v for k, v in wanted.items()):
         SETTINGS.update(wanted)
     return threads
+
+
+def check_device(device: object, key: str, fix: str) -> None:
+    """Refuse, before any output is touched, a CUDA device that torch does not see on this machine. `key` names
+    where the device was chosen (an option or a params.yaml key) and `fix` says what to choose instead."""
+    from hwdetect.cli import UserError
+    from hwdetect.config.checks import gpu_indices
+
+    if device is None or device == "":
+        return
+    try:
+        gpus = gpu_indices(device)
+    except ValueError:
+        raise UserError(f"{key}: {device!r} is not a device; use cpu, mps or a GPU index such as 0") from None
+    if not gpus:
+        return
+    import torch
+
+    if not torch.cuda.is_available():
+        raise UserError(f"{key} is {device!r} but torch sees no CUDA GPU on this machine; {fix} "
+                        f"(`python -m hwdetect.doctor` says why)")
+    if max(gpus) >= torch.cuda.device_count():
+        raise UserError(f"{key} is {device!r} but torch sees {torch.cuda.device_count()} CUDA GPU(s) on this machine; "
+                        f"name only the GPUs it has (nvidia-smi -L), e.g. 0")

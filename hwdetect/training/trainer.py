@@ -23,7 +23,7 @@ def model_file(profile_name: str, profile: dict, pretrained_dir: str, weights_ur
     """`*.yaml` builds the architecture from scratch; `*.pt` is pretrained weights, fetched once and pinned by hash."""
     if profile["model"].endswith(".yaml"):
         return profile["model"]
-    return str(ensure_weights(profile["model"], profile["model_sha256"], pretrained_dir, weights_url, profile_name))
+    return str(ensure_weights(profile["model"], profile["sha256"], pretrained_dir, weights_url, profile_name))
 
 
 def check_hardware(profile: dict, name: str) -> None:
@@ -54,19 +54,27 @@ def inference_settings(profile: dict) -> tuple[str | int, int]:
 
 
 def interrupted_run(work: Path) -> Path | None:
-    """last.pt of an unfinished run (Ultralytics strips the epoch to -1 when a run completes)."""
+    """last.pt of an unfinished run (Ultralytics strips the epoch to -1 when a run completes). A last.pt that cannot
+    be read (cut short by a crash or a full disk) is no run to continue: it is ignored, and the caller replaces the
+    scratch run folder it lies in."""
     import torch
 
     last = work / "weights" / "last.pt"
     if not last.exists():
         return None
-    ckpt = torch.load(last, map_location="cpu", weights_only=False)
-    return last if ckpt.get("epoch", -1) >= 0 else None
+    try:
+        ckpt = torch.load(last, map_location="cpu", weights_only=False)
+        epoch = ckpt.get("epoch", -1)
+    except Exception as err:  # noqa: BLE001 (zip, pickle and torch errors all mean a broken file)
+        reason = str(err).strip().split("\n")[0][:120] or type(err).__name__
+        log.warning(f"train: ignoring {last}, which cannot be read ({reason}); the run starts from scratch")
+        return None
+    return last if isinstance(epoch, int) and epoch >= 0 else None
 
 
 def ultralytics_args(profile_name: str, profile: dict, seed: int, dataset: Path, save_dir: Path) -> dict:
     """Ultralytics train arguments for a profile (a dict of params.yaml `profiles`)."""
-    prof = {k: v for k, v in profile.items() if k not in ("model", "model_sha256")}
+    prof = {k: v for k, v in profile.items() if k not in ("model", "sha256")}
     check_hardware(prof, profile_name)
     accumulate = prof.pop("accumulate", 1)
     if not auto_batch(prof["batch"]):  # auto-batch keeps Ultralytics' nbs (64)

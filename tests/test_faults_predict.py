@@ -1,0 +1,171 @@
+"""Faults and bad input for `predict` and `preannotate`: model files that are no detector, a GPU that is not there,
+and file names holding any bytes. Each case runs the real command in a copy of the project (tests/faults.py)."""
+from __future__ import annotations
+
+import csv
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw
+
+from conftest import copy_project, run
+from faults import refused
+
+COMMANDS = ("hwdetect.predict", "hwdetect.preannotate")
+# Names that break naive code: not UTF-8, CSV specials, a newline, a leading dash, spaces, an emoji.
+ODD_NAMES = (b"scan-\xff.jpg", b'a,b "quoted".png', b"new\nline.png", b"-dash.png", b" spaced name .png",
+             "emoji \U0001F600.png".encode())
+# (file in model_files, what the error line says)
+BAD_MODELS = [
+    ("dict.pt", "cannot load the model"), ("tensor.pt", "cannot load the model"), ("truncated.pt", "cannot load"),
+    ("empty.pt", "the file is empty"), ("text.pt", "cannot load the model"), ("best.pt", "is a folder"),
+    ("classifier.pt", "is a classify model"), ("segmenter.pt", "is a segment model"),
+    ("coco80.pt", "detects 80 classes, expected 1"), ("identity.onnx", "no Ultralytics metadata"),
+    ("classifier.onnx", "is a classify model"), ("text.onnx", "not a readable ONNX model"),
+]
+
+
+@pytest.fixture(scope="session")
+def fault_project(tmp_path_factory) -> Path:
+    """A copy of the project whose Ultralytics settings already exist, so that a run changes none of its files."""
+    project = copy_project(tmp_path_factory.mktemp("faults") / "project")
+    run([sys.executable, "-c", "from hwdetect.training import runtime; runtime.setup()"], project)
+    return project
+
+
+def onnx_graph(path: Path, output: list[int], meta: dict[str, str]) -> None:
+    """A tiny ONNX model with an image input: the identity (4-D output) or a classifier's mean (2-D output)."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("images", TensorProto.FLOAT, [1, 3, 64, 64])
+    y = helper.make_tensor_value_info("out", TensorProto.FLOAT, output)
+    node = (helper.make_node("Identity", ["images"], ["out"]) if len(output) == 4 else
+            helper.make_node("ReduceMean", ["images"], ["out"], axes=[2, 3], keepdims=0))
+    model = helper.make_model(helper.make_graph([node], "g", [x], [y]), opset_imports=[helper.make_opsetid("", 13)])
+    for key, value in meta.items():
+        model.metadata_props.add(key=key, value=value)
+    onnx.save(model, str(path))
+
+
+@pytest.fixture(scope="session")
+def model_files(tmp_path_factory) -> Path:
+    """An untrained one-class detector (detector.pt, fast to build) and files that are no such detector."""
+    from hwdetect.training import runtime
+
+    runtime.setup()
+    import torch
+    from ultralytics import YOLO
+    from ultralytics.nn.tasks import DetectionModel
+
+    folder = tmp_path_factory.mktemp("model_files")
+    net = DetectionModel("yolov8n.yaml", nc=1, verbose=False)
+    net.names, net.args = {0: "handwriting"}, {"imgsz": 64, "task": "detect"}
+    torch.save({"model": net, "train_args": {"imgsz": 64, "task": "detect"}, "epoch": -1}, folder / "detector.pt")
+    YOLO("yolov8n.yaml").save(folder / "coco80.pt")
+    YOLO("yolov8n-cls.yaml").save(folder / "classifier.pt")
+    YOLO("yolov8n-seg.yaml").save(folder / "segmenter.pt")
+    torch.save({"weights": [1, 2, 3]}, folder / "dict.pt")
+    torch.save(torch.zeros(3), folder / "tensor.pt")
+    data = (folder / "detector.pt").read_bytes()
+    (folder / "truncated.pt").write_bytes(data[: len(data) // 2])
+    (folder / "empty.pt").write_bytes(b"")
+    (folder / "text.pt").write_text("these are not weights\n")
+    (folder / "best.pt").mkdir()
+    onnx_graph(folder / "identity.onnx", [1, 3, 64, 64], {})
+    onnx_graph(folder / "classifier.onnx", [1, 3], {"task": "classify", "names": "{0: 'a', 1: 'b', 2: 'c'}",
+                                                    "imgsz": "[64, 64]"})
+    (folder / "text.onnx").write_text("not a protobuf\n")
+    return folder
+
+
+def page(path: Path, size: tuple[int, int] = (160, 96)) -> None:
+    img = Image.new("RGB", size, (245, 243, 235))
+    ImageDraw.Draw(img).line([(10, 40), (size[0] - 10, 44)], fill=(20, 30, 120), width=3)
+    with open(path, "wb") as f:  # a file object: the name may be bytes that are not UTF-8
+        img.save(f, format="JPEG" if path.suffix.lower() in (b".jpg", ".jpg") else "PNG")
+
+
+@pytest.fixture
+def pages(tmp_path: Path) -> Path:
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    for name in ("a.png", "b.jpg"):
+        page(folder / name)
+    return folder
+
+
+def args(command: str, model: Path, source: Path, out: Path, *extra: str) -> list[str]:
+    return [command, "--model", str(model), "--source", str(source), "--out", str(out), *extra]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize("name, problem", BAD_MODELS, ids=[m for m, _ in BAD_MODELS])
+def test_a_model_file_that_is_no_one_class_detector_is_refused_in_one_line(command, name, problem, fault_project,
+                                                                            model_files, pages, tmp_path):
+    line = refused(args(command, model_files / name, pages, tmp_path / "out"), fault_project, "--model", name,
+                   problem, watch=(model_files, tmp_path))
+    assert "dvc repro" in line and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_gpu_device_on_a_machine_without_cuda_is_refused(command, fault_project, model_files, pages, tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA GPU")
+    line = refused(args(command, model_files / "detector.pt", pages, tmp_path / "out", "--device", "0"),
+                   fault_project, "--device", "no CUDA GPU", "--device cpu", watch=(model_files, tmp_path))
+    assert not (tmp_path / "out").exists(), line
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_missing_source_folder_is_refused(command, fault_project, model_files, tmp_path):
+    refused(args(command, model_files / "detector.pt", tmp_path / "nowhere", tmp_path / "out"), fault_project,
+            "--source", "nowhere", "not found", watch=(model_files, tmp_path))
+
+
+def odd_source(tmp_path: Path) -> Path:
+    source = tmp_path / "odd"
+    source.mkdir()
+    for name in ODD_NAMES:
+        page(Path(os.fsdecode(os.path.join(os.fsencode(source), name))))
+    return source
+
+
+def read_rows(path: Path) -> list[dict]:
+    with path.open(newline="", encoding="utf-8", errors="surrogateescape") as f:
+        return list(csv.DictReader(f))
+
+
+def test_predict_carries_file_names_of_any_bytes_to_every_output(fault_project, model_files, tmp_path):
+    source, out = odd_source(tmp_path), tmp_path / "out"
+    result = run([sys.executable, "-m", *args("hwdetect.predict", model_files / "detector.pt", source, out,
+                                             "--crops")], fault_project)
+    assert "Traceback" not in result.stderr
+    names = sorted(os.fsdecode(n) for n in ODD_NAMES)
+    rows = read_rows(out / "predictions.csv")
+    assert sorted(r["file"] for r in rows) == names and {r["status"] for r in rows} == {"ok"}
+    annotated = sorted(os.listdir(os.fsencode(out / "annotated")))
+    assert annotated == sorted(n + b".jpg" for n in ODD_NAMES)
+    assert sorted(os.listdir(os.fsencode(out / "json"))) == sorted(n + b".json" for n in ODD_NAMES)
+    assert (out / "json" / (os.fsdecode(ODD_NAMES[0]) + ".json")).read_text(encoding="ascii")
+
+
+def test_preannotate_carries_file_names_of_any_bytes_to_every_format(fault_project, model_files, tmp_path):
+    source, out = odd_source(tmp_path), tmp_path / "out"
+    result = run([sys.executable, "-m", *args("hwdetect.preannotate", model_files / "detector.pt", source, out)],
+                 fault_project)
+    assert "Traceback" not in result.stderr
+    rows = read_rows(out / "preannotations.csv")
+    assert sorted(r["file"] for r in rows) == sorted(os.fsdecode(n) for n in ODD_NAMES)
+    assert {r["status"] for r in rows} == {"written"}
+    for folder in ("yolo/obj_train_data", "voc", "coco/images/default", "label-studio/images"):
+        present = set(os.listdir(os.fsencode(out / folder)))
+        assert set(ODD_NAMES) <= present, folder
+    voc = (out / "voc" / (os.fsdecode(ODD_NAMES[0]).removesuffix(".jpg") + ".xml")).read_bytes()
+    assert b"<filename>scan-\xff.jpg</filename>" in voc
+    tasks = (out / "label-studio" / "tasks.json").read_text(encoding="ascii")
+    assert "scan-%FF.jpg" in tasks and "emoji%20%F0%9F%98%80.png" in tasks
