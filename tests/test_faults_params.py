@@ -85,9 +85,9 @@ def test_params_check_refuses_a_bad_value_naming_line_and_key(project, overrides
 
 # Files that are no params file at all: (what to write, words the line must hold).
 BAD_FILES = [
-    (b"seed: 0\n# \xff\xfe not text\n", "params.yaml:2: not UTF-8 (byte 0xff)"),
+    (b"seed: 0\n# \xff\xfe not text\n", "params.yaml:2: not UTF-8 text (byte 0xff)"),
     ("seed: 0\n# graine aléatoire\n".encode("latin-1"),
-     "params.yaml:2: not UTF-8 (byte 0xe9); save the file as UTF-8"),
+     "params.yaml:2: not UTF-8 text (byte 0xe9); save it as UTF-8"),
     (b"", "params.yaml: empty, not a mapping of parameters"),
     (b"- seed\n- data\n", "params.yaml: a list, not a mapping of parameters"),
     (b"seed: 0\nseed: 1\n", "params.yaml:2: seed: appears twice (also on line 1); keep one"),
@@ -107,7 +107,7 @@ def test_params_yaml_that_is_a_folder_is_refused(project):
     (project / "params.yaml").unlink()
     (project / "params.yaml").mkdir()
     (project / "params.yaml" / "keep.txt").write_text("a folder where the file should be\n")
-    refused(CHECK, project, "params.yaml: cannot be read (Is a directory)")
+    refused(CHECK, project, "params.yaml: is a folder, expected a file")
 
 
 # A bad value stops the stage that reads it before it does any work (nothing written, nothing replaced).

@@ -19,6 +19,7 @@ from hwdetect.config.checks import (class_map, choice, fraction, int_range, name
 from hwdetect.config.profiles import check_profiles
 from hwdetect.config.registry import CPU_ISAS, CUSTOM_FORMATS, HANDS, LAYOUTS, PRINT_FONTS
 from hwdetect.config.upstream import opset_range
+from hwdetect.files.walk import read_text
 from hwdetect.paths import PARAMS
 
 MAX_INT = 2**53  # larger than any count here, and than JSON numbers (dvc params diff) hold exactly
@@ -135,18 +136,9 @@ def _check_synthetic(params: dict, file: Path, lines: _Lines) -> None:
 
 
 def _read(file: Path) -> str:
-    try:
-        data = file.read_bytes()
-    except FileNotFoundError:
-        raise UserError(f"{file}: not found; run from the project root") from None
-    except OSError as err:
-        raise UserError(f"{file}: cannot be read ({err.strerror}); it must be the params file") from None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        line = data[:err.start].count(b"\n") + 1
-        raise UserError(f"{file.name}:{line}: not UTF-8 (byte 0x{data[err.start]:02x}); save the file as UTF-8 "
-                        f"(e.g. iconv -f latin1 -t utf-8)") from None
+    if not file.exists():
+        raise UserError(f"{file}: not found; run from the project root")
+    return read_text(file, "it must be the params file")
 
 
 def load(file: Path | str = PARAMS) -> dict[str, Any]:
