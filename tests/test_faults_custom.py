@@ -256,3 +256,28 @@ def test_any_file_name_is_carried_through(project, case):
     assert image.read_bytes() == jpeg()
     assert (out / "labels" / f"{image.stem}.txt").read_text() == "0 0.500000 0.500000 0.400000 0.200000\n"
     assert report(project)["images"]["converted"] == 1
+
+
+def test_groups_whose_names_hold_commas_stay_apart_through_source_and_split(project):
+    """`Smith, John/`, `Smith, Jane/` and `Doe, "JJ"/` (two pages each): every page reaches the split, in three groups
+    (equal groups and equal ratios: one group per split, whatever the shuffle)."""
+    writers = ["Smith, John", "Smith, Jane", 'Doe, "JJ"']
+    files: Files = {"classes.txt": b"handwriting\n"}
+    for w, writer in enumerate(writers):
+        for n in range(2):
+            files[f"{writer}/page{n}.jpg"] = jpeg((64 + 2 * w + n, 48))
+            files[f"{writer}/page{n}.txt"] = GOOD_ROW
+    use(project, "commas", files)
+    third = 1 / 3
+    write_params(project, {"data": {"sources": ["custom"]},
+                           "split": {"ratios": {"train": third, "val": third, "test": 1 - 2 * third}}})
+    try:
+        stage(project, "custom")
+        stage(project, "source", "custom")
+        stage(project, "split")
+    finally:
+        write_params(project, {"data": {"sources": ["synthetic"]},
+                               "split": {"ratios": {"train": 0.6, "val": 0.2, "test": 0.2}}})
+    rows = read_table(project / "data" / "split" / "manifest.csv")
+    assert len(rows) == 6 and sorted({row["group"] for row in rows}) == sorted(writers)
+    assert sorted(row["split"] for row in rows) == ["test", "test", "train", "train", "val", "val"]
