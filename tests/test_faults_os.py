@@ -154,6 +154,25 @@ def test_no_permission_to_write_the_output_is_one_line(model_files, tmp_path_fac
                   "permission", "locked", watch=(top,), preexec=as_nobody)
 
 
+def test_no_permission_to_write_is_one_line_even_for_root_without_its_overrides(fault_project, model_files,
+                                                                                tmp_path):
+    """root without CAP_DAC_OVERRIDE (as in a locked-down container) meets a read-only folder like any user."""
+    import shutil
+
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        pytest.skip("needs root and setpriv (util-linux) to drop root's permission overrides")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    os.chmod(locked, 0o555)
+    cmd = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", sys.executable, "-m",
+           *args("hwdetect.predict", model_files / "detector.pt", noisy_page(tmp_path / "in"), locked / "out")]
+    before = snapshot(fault_project, tmp_path)
+    result = run(cmd, fault_project, check=False)
+    assert_one_line_error(result, "locked", "Permission denied", "permission")
+    assert_unchanged(before, fault_project, tmp_path)
+    os.chmod(locked, 0o755)
+
+
 @pytest.mark.parametrize("code, fix", [(errno.ENOSPC, "free some disk space"), (errno.EDQUOT, "disk quota"),
                                        (errno.EMFILE, "ulimit -n"), (errno.EACCES, "permission")])
 def test_each_os_error_names_the_path_and_a_fix_by_its_kind(code, fix):
