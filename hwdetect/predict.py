@@ -7,7 +7,8 @@ input file: boxes found and top score, or why it was skipped). <file> is the inp
 Grayscale, RGBA, 16-bit and large images are read as 8-bit RGB; the model letterboxes them to a square of --imgsz
 (default: the size the model was trained (.pt) or exported (.onnx) at). Both formats get that same square input
 (Ultralytics' rect=False; its default for .pt pads to a smaller rectangle instead), so they give the same boxes.
-Each page of a PDF is rendered at --pdf-dpi (hwdetect/sources/pdf.py) and named <file>.page001, <file>.page002, ...
+Each page of a PDF is rendered at --pdf-dpi (hwdetect/sources/pdf.py) and named <file>.page001, <file>.page002, ...;
+so is each page of a multi-page TIFF (or animated PNG/WebP).
 A box lying inside a higher-scored box of the same line (a word group next to its line) is dropped as a duplicate
 unless --keep-duplicates is given (hwdetect/evaluation/lines.py).
 """
@@ -26,7 +27,7 @@ from hwdetect.files.atomic import atomic_dir, command_name, ready_output
 from hwdetect.files.walk import visible_files
 from hwdetect.files.yolo_labels import CLASS_NAMES
 from hwdetect.paths import MODEL, shown
-from hwdetect.sources.images import UnreadableImage, read_displayed_rgb
+from hwdetect.sources.images import UnreadableImage, read_pages_rgb
 from hwdetect.sources.pdf import PDF_DPI, page_name, pdf_pages
 from hwdetect.training import runtime
 FORMATS = {".pt": "pt", ".onnx": "onnx"}
@@ -119,15 +120,17 @@ def detect(model, bgr, settings: dict) -> list[dict]:
 
 
 def predict_file(model, path: Path, rel: str, out: Path, settings: dict, crops: bool) -> list[dict]:
-    """Predict one image, or every page of a PDF, and write the outputs; the rows of predictions.csv."""
+    """Predict one image, or every page of a PDF or multi-page image, and write the outputs; the rows of
+    predictions.csv."""
     try:
-        if path.suffix.lower() != ".pdf":
-            rgb, orientation = read_displayed_rgb(path)
-            return [predict_image(model, rgb, orientation, rel, out, settings, crops)]
-        rows = []
-        for number, rgb in pdf_pages(path, settings["pdf_dpi"]):
-            rows.append(predict_image(model, rgb, 1, page_name(rel, number), out, settings, crops))
-        return rows
+        if path.suffix.lower() == ".pdf":
+            pages = (rgb for _, rgb in pdf_pages(path, settings["pdf_dpi"]))  # one at a time: PDFs can be long
+        else:
+            pages, orientation = read_pages_rgb(path)
+            if len(pages) == 1:
+                return [predict_image(model, pages[0], orientation, rel, out, settings, crops)]
+        return [predict_image(model, rgb, 1, page_name(rel, number), out, settings, crops)
+                for number, rgb in enumerate(pages, start=1)]
     except UnreadableImage as err:
         return [{"file": rel, "status": "skipped", "reason": str(err)}]
 

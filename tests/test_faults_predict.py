@@ -169,3 +169,25 @@ def test_preannotate_carries_file_names_of_any_bytes_to_every_format(fault_proje
     assert b"<filename>scan-\xff.jpg</filename>" in voc
     tasks = (out / "label-studio" / "tasks.json").read_text(encoding="ascii")
     assert "scan-%FF.jpg" in tasks and "emoji%20%F0%9F%98%80.png" in tasks
+
+
+@pytest.mark.parametrize("command, table, done", [("hwdetect.predict", "predictions.csv", "ok"),
+                                                  ("hwdetect.preannotate", "preannotations.csv", "written")])
+def test_every_page_of_a_multi_page_tiff_is_read_and_named_by_page(command, table, done, fault_project,
+                                                                     model_files, tmp_path):
+    """A scanner's multi-page TIFF is three pages, not its first only: each is named <file>.page00N."""
+    from PIL import Image
+
+    source = tmp_path / "in"
+    source.mkdir()
+    pages = [Image.new("RGB", (96 + 8 * n, 128), (255, 255 - 40 * n, 255)) for n in range(3)]
+    pages[0].save(source / "batch.tif", save_all=True, append_images=pages[1:])
+    Image.new("RGB", (80, 64), "white").save(source / "single.png")
+    out = tmp_path / "out"
+    run([sys.executable, "-m", *args(command, model_files / "detector.pt", source, out)], fault_project)
+    rows = read_rows(out / table)
+    assert sorted(r["file"] for r in rows) == [f"batch.tif.page00{n}" for n in (1, 2, 3)] + ["single.png"]
+    assert {r["status"] for r in rows} == {done}
+    if command == "hwdetect.predict":
+        widths = {r["file"]: int(r["width"]) for r in rows}
+        assert [widths[f"batch.tif.page00{n}"] for n in (1, 2, 3)] == [96, 104, 112]

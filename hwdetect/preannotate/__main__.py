@@ -26,7 +26,7 @@ from hwdetect.predict import FORMATS as MODEL_FORMATS
 from hwdetect.predict import check_out, detect, input_files, load_model, model_imgsz, write_table
 from hwdetect.preannotate.formats import FORMATS, write_all
 from hwdetect.preannotate.uncertainty import CANDIDATE_CONF, least_sure_first, uncertainty
-from hwdetect.sources.images import UnreadableImage, open_image, read_displayed_rgb, write_displayed
+from hwdetect.sources.images import UnreadableImage, open_image, read_pages_rgb, write_displayed
 from hwdetect.sources.pdf import PDF_DPI, page_name, pdf_pages
 from hwdetect.training import runtime
 
@@ -35,15 +35,19 @@ CSV_COLUMNS = ("rank", "file", "page", "uncertainty", "boxes", "max_score", "sta
 
 def read_pages(path: Path, rel: str, staging: Path, dpi: int) -> Iterator[tuple[str, str, Path, np.ndarray]]:
     """(file, output name, upright image file, RGB) of an image (turned into `staging` when its EXIF says so) or of
-    every page of a PDF (rendered at `dpi` into `staging` as PNG, named by file and page)."""
+    every page of a PDF or multi-page image (rendered at `dpi` into `staging` as PNG, named by file and page)."""
     if path.suffix.lower() == ".pdf":
-        for number, rgb in pdf_pages(path, dpi):
+        pages = (rgb for _, rgb in pdf_pages(path, dpi))
+    else:
+        pages, orientation = read_pages_rgb(path)
+    if path.suffix.lower() == ".pdf" or len(pages) > 1:
+        for number, rgb in enumerate(pages, start=1):
             file = page_name(rel, number)
             name = f"{file.replace('/', '__')}.png"
             Image.fromarray(rgb).save(staging / name)
             yield file, name, staging / name, rgb
         return
-    rgb, orientation = read_displayed_rgb(path)
+    rgb = pages[0]
     name = rel.replace("/", "__")
     if orientation != 1:
         write_displayed(open_image(path)[0], orientation, path, staging / name)

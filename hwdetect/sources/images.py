@@ -106,6 +106,25 @@ def to_rgb8(img: Image.Image) -> np.ndarray:
     return np.asarray(img.convert("RGB"))
 
 
+def _page_rgb(path: Path, index: int) -> np.ndarray:
+    try:
+        with path.open("rb") as file:
+            img = _pillow_open(file)
+            img.seek(index)
+            img.load()
+            return to_rgb8(img)
+    except (OSError, ValueError, SyntaxError, EOFError, struct.error) as err:
+        raise UnreadableImage(f"page {index + 1}: {str(err).split(chr(10))[0] or type(err).__name__}") from None
+
+
+def read_pages_rgb(path: Path) -> tuple[list[np.ndarray], int]:
+    """Every page of an image file as 8-bit RGB (one for most files; each page of a multi-page TIFF, animated PNG or
+    WebP), and the EXIF orientation applied to the first (only a single page is turned: pages carry no EXIF)."""
+    img, orientation = open_image(path)
+    first = to_rgb8(ImageOps.exif_transpose(img) if orientation != 1 else img)
+    return [first, *(_page_rgb(path, i) for i in range(1, page_count(img)))], orientation
+
+
 def read_displayed_rgb(path: Path) -> tuple[np.ndarray, int]:
     """The image as viewers show it, as 8-bit RGB, and the EXIF orientation that was applied."""
     img, orientation = open_image(path)
