@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import csv
 import json
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from hwdetect.cli import UserError, cli, log
 from hwdetect.evaluation.detector import check_file, load_detector
 from hwdetect.evaluation.lines import duplicate_parts
 from hwdetect.files.atomic import atomic_dir, command_name, ready_output
+from hwdetect.files.tables import write_table
 from hwdetect.files.walk import visible_files
 from hwdetect.files.yolo_labels import CLASS_NAMES
 from hwdetect.paths import MODEL, shown
@@ -74,15 +74,6 @@ def input_files(source: Path) -> list[Path]:
 def check_out(out: Path, source: Path) -> None:
     """Refuse an --out that is a project folder, lies in --source, or holds anything but this command's own output."""
     ready_output(out.absolute(), command_name(), [source])
-
-
-def write_table(path: Path, columns: tuple[str, ...], rows: list[dict]) -> None:
-    """A CSV summary with the csv module, so file names with commas, quotes or newlines travel intact, and any
-    bytes of a name that is not UTF-8 are written back as they were (surrogateescape)."""
-    with path.open("w", newline="", encoding="utf-8", errors="surrogateescape") as f:
-        writer = csv.DictWriter(f, columns, restval="", lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def write_image(path: Path, bgr, *params: int) -> None:

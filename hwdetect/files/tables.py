@@ -20,6 +20,14 @@ def table_text(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     return buffer.getvalue()
 
 
+def write_table(path: Path, columns: Sequence[str], rows: Iterable[dict]) -> None:
+    """A CSV summary of dict rows (a missing cell is left empty)."""
+    with path.open("w", newline="", **ENCODING) as f:
+        writer = csv.DictWriter(f, columns, restval="", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
 def read_table(path: Path) -> list[dict[str, str]]:
     """The rows of a CSV file with a header, as dicts (a missing cell is None)."""
     with path.open(newline="", **ENCODING) as f:

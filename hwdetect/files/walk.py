@@ -7,10 +7,7 @@ import os
 from pathlib import Path
 
 from hwdetect import paths
-from hwdetect.cli import UserError
-
-SURROGATES = range(0xDC80, 0xDD00)  # os.fsdecode's stand-ins for bytes that are not UTF-8
-
+from hwdetect.cli import UserError, one_line
 
 def visible_files(root: Path) -> list[Path]:
     """Files under `root` (links to files followed), sorted, skipping any whose path below `root` has a part
@@ -26,15 +23,9 @@ def leaves(path: Path, root: Path) -> bool:
     return not any(target.is_relative_to(top.resolve()) for top in (root, paths.ROOT))
 
 
-def printable(text: str) -> str:
-    """`text` on one line: control characters escaped, and bytes that are not UTF-8 shown as \\xNN."""
-    return "".join(c if c.isprintable() else f"\\x{ord(c) - 0xDC00:02x}" if ord(c) in SURROGATES
-                   else repr(c)[1:-1] for c in text)
-
-
 def display(path: Path | str) -> str:
     """A path for messages: relative to the project root when inside it, and printable on one line."""
-    return printable(paths.shown(Path(path)))
+    return one_line(paths.shown(Path(path)))
 
 
 def read_text(path: Path, fix: str = "") -> str:

@@ -23,7 +23,8 @@ from hwdetect.evaluation.detector import check_file
 from hwdetect.files.atomic import atomic_dir
 from hwdetect.paths import MODEL, shown
 from hwdetect.predict import FORMATS as MODEL_FORMATS
-from hwdetect.predict import check_out, detect, input_files, load_model, model_imgsz, write_table
+from hwdetect.files.tables import write_table
+from hwdetect.predict import check_out, detect, input_files, load_model, model_imgsz
 from hwdetect.preannotate.formats import FORMATS, write_all
 from hwdetect.preannotate.uncertainty import CANDIDATE_CONF, least_sure_first, uncertainty
 from hwdetect.sources.images import UnreadableImage, open_image, read_pages_rgb, write_displayed

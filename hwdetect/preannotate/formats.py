@@ -17,13 +17,13 @@ from pathlib import Path
 from urllib.parse import quote
 from xml.sax.saxutils import escape
 
+from hwdetect.files.tables import ENCODING
 from hwdetect.files.yolo_labels import CLASS_NAMES, format_boxes
 
 CLASS = CLASS_NAMES[0]
 FORMATS = ("yolo", "voc", "coco", "label-studio")
 # Page names come from the user's file names, which may hold any bytes: text files keep those bytes as they are,
 # JSON escapes them (json.dumps is ensure_ascii by default) and URLs percent-encode them.
-NAMES = {"encoding": "utf-8", "errors": "surrogateescape"}
 LABEL_CONFIG = f"""<View>
   <Image name="image" value="$image"/>
   <RectangleLabels name="label" toName="image">
@@ -39,7 +39,7 @@ def write_yolo(out: Path, pages: list[dict]) -> None:
     for name in ("obj.names", "obj_train_data/classes.txt"):
         (out / name).write_text(f"{CLASS}\n")
     (out / "obj.data").write_text("classes = 1\ntrain = data/train.txt\nnames = data/obj.names\nbackup = backup/\n")
-    (out / "train.txt").write_text("".join(f"data/obj_train_data/{p['name']}\n" for p in pages), **NAMES)
+    (out / "train.txt").write_text("".join(f"data/obj_train_data/{p['name']}\n" for p in pages), **ENCODING)
     for p in pages:
         shutil.copyfile(p["image"], data / p["name"])
         (data / f"{Path(p['name']).stem}.txt").write_text(
@@ -59,7 +59,7 @@ def write_voc(out: Path, pages: list[dict]) -> None:
             f"<annotation>\n  <folder>voc</folder>\n  <filename>{escape(p['name'])}</filename>\n"
             f"  <path>{escape(p['name'])}</path>\n  <source><database>Unknown</database></source>\n"
             f"  <size>\n    <width>{p['width']}</width>\n    <height>{p['height']}</height>\n    <depth>3</depth>\n"
-            f"  </size>\n  <segmented>0</segmented>\n{objects}</annotation>\n", **NAMES)
+            f"  </size>\n  <segmented>0</segmented>\n{objects}</annotation>\n", **ENCODING)
 
 
 def write_coco(out: Path, pages: list[dict]) -> None:

@@ -72,9 +72,10 @@ def setup(threads: int = 0, cpu_isa: str = "AVX2") -> int:
     return threads
 
 
-def check_device(device: object, key: str, fix: str) -> None:
+def check_device(device: object, key: str, fix: str, example: str = "0") -> None:
     """Refuse, before any output is touched, a CUDA device that torch does not see on this machine. `key` names
-    where the device was chosen (an option or a params.yaml key) and `fix` says what to choose instead."""
+    where the device was chosen (an option or a params.yaml key), `fix` says what to choose instead where there is
+    no GPU, and `example` shows a valid choice where there are fewer GPUs than named."""
     from hwdetect.cli import UserError
     from hwdetect.config.checks import gpu_indices
 
@@ -93,4 +94,4 @@ def check_device(device: object, key: str, fix: str) -> None:
                         f"(`python -m hwdetect.doctor` says why)")
     if max(gpus) >= torch.cuda.device_count():
         raise UserError(f"{key} is {device!r} but torch sees {torch.cuda.device_count()} CUDA GPU(s) on this machine; "
-                        f"name only the GPUs it has (nvidia-smi -L), e.g. 0")
+                        f"list only the GPUs it has (nvidia-smi -L), e.g. {example}")

@@ -11,6 +11,7 @@ from pathlib import Path
 from hwdetect.cli import UserError, log
 from hwdetect.config.checks import auto_batch, gpu_indices
 from hwdetect.files.atomic import atomic_dir, remove
+from hwdetect.training import runtime
 from hwdetect.training.runfiles import canonical_checkpoint, copy_plots, results_rows, write_results, write_tensorboard
 from hwdetect.training.weights import ensure_weights
 
@@ -28,20 +29,10 @@ def model_file(profile_name: str, profile: dict, pretrained_dir: str, weights_ur
 
 def check_hardware(profile: dict, name: str) -> None:
     """Refuse, before any output is touched, a device this machine lacks and auto-batch without a GPU."""
-    import torch
-
     device, batch = profile["device"], profile["batch"]
-    gpus = gpu_indices(device)
-    if gpus and not torch.cuda.is_available():
-        raise UserError(
-            f"params.yaml: profiles.{name}.device is {device!r} but torch sees no CUDA GPU on this machine; "
-            f"use the cpu profile (dvc exp run -S train.profile=cpu) or set profiles.{name}.device: cpu "
-            f"(`python -m hwdetect.doctor` says why)")
-    if gpus and max(gpus) >= torch.cuda.device_count():
-        raise UserError(
-            f"params.yaml: profiles.{name}.device is {device!r} but torch sees {torch.cuda.device_count()} CUDA "
-            f"GPU(s) on this machine; list only the GPUs it has (nvidia-smi -L), e.g. device: 0")
-    if auto_batch(batch) and not gpus:
+    runtime.check_device(device, f"params.yaml: profiles.{name}.device", f"use the cpu profile (dvc exp run -S "
+                         f"train.profile=cpu) or set profiles.{name}.device: cpu", example="device: 0")
+    if auto_batch(batch) and not gpu_indices(device):
         raise UserError(
             f"params.yaml: profiles.{name}.batch is {batch} (Ultralytics auto-batch), which sizes the batch from "
             f"free CUDA memory and needs a GPU; set a number of images such as 16 for device {device!r}")

@@ -8,8 +8,8 @@ import os
 import re
 from pathlib import Path, PureWindowsPath
 
-from hwdetect.cli import UserError
-from hwdetect.files.walk import display, printable
+from hwdetect.cli import UserError, one_line
+from hwdetect.files.walk import display
 from hwdetect.sources.custom.labels import Box, Label, finite, pair_key, positive_int
 
 
@@ -55,7 +55,7 @@ def _identifier(value: object, where: str, key: str, fix: str) -> int | str:
     """A COCO id: a number or a text; a list, a mapping or a fraction cannot name an entry."""
     if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
         return value
-    raise UserError(f"{where}: {key} must be a whole number, got {printable(repr(value))[:40]}; {fix}")
+    raise UserError(f"{where}: {key} must be a whole number, got {one_line(repr(value))[:40]}; {fix}")
 
 
 def _load(path: Path, fix: str) -> object:
@@ -86,20 +86,20 @@ def read_coco(path: Path, root: Path) -> list[Label]:
         raise UserError(f"{display(path)}: not a COCO file (it needs the lists {', '.join(lists)}); {fix}")
     categories: dict[int | str, str] = {}
     for c in data["categories"]:
-        where = f"{display(path)}: category {printable(repr(c))[:60]}"
+        where = f"{display(path)}: category {one_line(repr(c))[:60]}"
         c = _coco_fields(c, ("id", "name"), where, fix)
         categories[_identifier(c["id"], where, "id", fix)] = str(c["name"]).strip()
     labels: dict[int | str, Label] = {}
     for entry in data["images"]:
         shown_id = entry.get("id") if isinstance(entry, dict) else entry
-        where = f"{display(path)}: image id {printable(repr(shown_id))[:40]}"
+        where = f"{display(path)}: image id {one_line(repr(shown_id))[:40]}"
         entry = _coco_fields(entry, ("id", "file_name"), where, fix)
         image_id = _identifier(entry["id"], where, "id", fix)
         if image_id in labels:
             raise UserError(f"{where}: listed twice in images, so its annotations cannot be told apart; {fix}")
         image = _coco_image_path(str(entry["file_name"]), path, root)
         w, h = positive_int(str(entry.get("width"))), positive_int(str(entry.get("height")))
-        labels[image_id] = Label(f"{where} ({printable(str(entry['file_name']))[:120]})",
+        labels[image_id] = Label(f"{where} ({one_line(str(entry['file_name']))[:120]})",
                                  pair_key(image, root) if image else "", size=(w, h) if w and h else None)
     lost = [label for label in labels.values() if not label.key]
     if lost and len(lost) * 2 > len(labels):
@@ -109,16 +109,16 @@ def read_coco(path: Path, root: Path) -> list[Label]:
                         f"or export again with the images (CVAT: 'Save images')")
     for ann in data["annotations"]:
         shown_id = ann.get("id") if isinstance(ann, dict) else ann
-        where = f"{display(path)}: annotation id {printable(repr(shown_id))[:40]}"
+        where = f"{display(path)}: annotation id {one_line(repr(shown_id))[:40]}"
         ann = _coco_fields(ann, ("image_id", "category_id", "bbox"), where, fix)
         bbox = ann["bbox"]
         if not (isinstance(bbox, list) and len(bbox) == 4 and all(isinstance(v, (int, float)) for v in bbox)):
-            raise UserError(f"{where}: bbox must be [x, y, width, height] in pixels, got {printable(repr(bbox))[:60]}; "
+            raise UserError(f"{where}: bbox must be [x, y, width, height] in pixels, got {one_line(repr(bbox))[:60]}; "
                             f"{fix}")
         ids = {key: _identifier(ann[key], where, key, fix) for key in ("image_id", "category_id")}
         if ids["image_id"] not in labels or ids["category_id"] not in categories:
             missing = "image_id" if ids["image_id"] not in labels else "category_id"
-            raise UserError(f"{where}: {missing} {printable(repr(ids[missing]))[:40]} is not listed in the file's "
+            raise UserError(f"{where}: {missing} {one_line(repr(ids[missing]))[:40]} is not listed in the file's "
                             f"{'images' if missing == 'image_id' else 'categories'}; {fix}")
         try:
             x, y, w, h = finite([float(v) for v in bbox], where, "bbox")

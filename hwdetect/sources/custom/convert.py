@@ -15,10 +15,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from hwdetect.cli import UserError
+from hwdetect.cli import UserError, one_line
 from hwdetect.files.atomic import atomic_dir, write_atomic, write_json
 from hwdetect.files.tables import table_text
-from hwdetect.files.walk import display, leaves, printable, visible_files
+from hwdetect.files.walk import display, leaves, visible_files
 from hwdetect.sources.custom.duplicates import same_pages
 from hwdetect.sources.custom.formats import detect_format, is_image, read_labels
 from hwdetect.sources.custom.labels import Label, pair_key
@@ -28,7 +28,6 @@ DEFAULT_CLASSES = {"handwriting": "handwriting", "handwritten": "handwriting", "
 SETTINGS = ("format", "unmapped", "out_of_bounds", "orientation")
 SPLIT_FOLDERS = re.compile(r"train|valid|validation|val|test|default|obj_\w+_data", re.IGNORECASE)  # Roboflow, CVAT
 ROBOFLOW_COPY = re.compile(r"_(jpe?g|png|bmp|tiff?|webp)\.rf\.[0-9a-f]+$", re.IGNORECASE)  # IMG_1_jpg.rf.<hash>
-TABLE_ENCODING = {"encoding": "utf-8", "errors": "surrogateescape"}  # a name that is not UTF-8 keeps its bytes
 
 
 def output_name(key: str, suffix: str) -> str:
@@ -124,10 +123,10 @@ def convert(src_dir: Path, out_dir: Path, fmt: str = "auto", classes: dict | Non
             raise UserError(f"{display(src_dir)}: no image could be converted; the first problem: {first}")
         if run.classes and not any(cfg["classes"].get(name) for name in run.classes):
             raise UserError(f"{display(src_dir)}: no box maps to handwriting (classes found: "
-                            f"{printable(', '.join(sorted(run.classes)))[:200]}); map them under custom.classes in "
+                            f"{one_line(', '.join(sorted(run.classes)))[:200]}); map them under custom.classes in "
                             f"params.yaml")
         groups, problems["duplicate_images"] = same_pages(written, groups)
-        write_atomic(out / "groups.csv", table_text(("image", "group"), sorted(groups)).encode(**TABLE_ENCODING))
+        write_atomic(out / "groups.csv", table_text(("image", "group"), sorted(groups)))
         total = sum(map(len, images.values())) + run.skipped["links_outside"]
         report = {"source": display(src_dir), "format": fmt, "settings": {k: cfg[k] for k in SETTINGS},
                   "images": {"found": total, "converted": len(written), "skipped": total - len(written),

@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from hwdetect.files.walk import display, printable
+from hwdetect.cli import one_line
+from hwdetect.files.walk import display
 
 
 def same_pages(written: dict[str, Path], groups: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], list[str]]:
@@ -19,6 +20,6 @@ def same_pages(written: dict[str, Path], groups: list[tuple[str, str]]) -> tuple
         for name in names:
             group_of[name] = group
         problems.append(f"{', '.join(display(written[n]) for n in names)}: the same image under {len(names)} names; "
-                        f"all kept, in one group ({printable(group)}) so the page never straddles train and test; "
+                        f"all kept, in one group ({one_line(group)}) so the page never straddles train and test; "
                         f"delete the copies if they are one page")
     return sorted(group_of.items()), problems

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import yaml
 
-from hwdetect.cli import UserError
+from hwdetect.cli import UserError, one_line
 from hwdetect.config.registry import CUSTOM_FORMATS as FORMATS
-from hwdetect.files.walk import display, printable, read_text
+from hwdetect.files.walk import display, read_text
 from hwdetect.files.yolo_labels import corners, parse_line
 from hwdetect.sources.custom.coco import read_coco
 from hwdetect.sources.custom.labels import Box, Label, finite, pair_key, positive_int
@@ -54,7 +54,7 @@ def _class_id(key: object, path: Path) -> int:
         return key
     if isinstance(key, str) and key.strip().isdigit() and len(key.strip()) < 10:
         return int(key)
-    raise UserError(f"{display(path)}: names: key {printable(repr(key))[:40]} is not a class id; write `names:` as a "
+    raise UserError(f"{display(path)}: names: key {one_line(repr(key))[:40]} is not a class id; write `names:` as a "
                     f"list of class names, or as a mapping of whole numbers to names (0: handwriting)")
 
 
@@ -129,7 +129,7 @@ def read_voc(path: Path, root: Path) -> Label:
         raise UserError(f"{display(path)}:{err.position[0]}: malformed XML ({reason}); fix it there or save the "
                         f"annotation again in labelImg") from None
     except (ValueError, LookupError, RecursionError) as err:  # an encoding Python does not know, say
-        raise UserError(f"{display(path)}: unreadable XML ({type(err).__name__}: {printable(str(err))[:80]}); save "
+        raise UserError(f"{display(path)}: unreadable XML ({type(err).__name__}: {one_line(str(err))[:80]}); save "
                         f"the annotation again in labelImg") from None
     if top.tag != "annotation":
         raise UserError(f"{display(path)}: not a Pascal VOC file (root element <{top.tag}>, expected <annotation>); "
@@ -144,7 +144,7 @@ def read_voc(path: Path, root: Path) -> Label:
         try:
             box = finite([float(bndbox.findtext(k) or "") for k in ("xmin", "ymin", "xmax", "ymax")], where, "bndbox")
         except ValueError:
-            raise UserError(f"{where} ({printable(name)[:60]}): <bndbox> needs numbers <xmin>, <ymin>, <xmax>, <ymax>; "
+            raise UserError(f"{where} ({one_line(name)[:60]}): <bndbox> needs numbers <xmin>, <ymin>, <xmax>, <ymax>; "
                             f"fix the object or delete it") from None
         label.boxes.append(Box(name, *box, where))
     return label

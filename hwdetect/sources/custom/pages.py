@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from hwdetect.cli import UserError
-from hwdetect.files.walk import display, printable
+from hwdetect.cli import UserError, one_line
+from hwdetect.files.walk import display
 from hwdetect.files.yolo_labels import format_boxes
 from hwdetect.sources.custom.labels import Box, Label
 from hwdetect.sources.images import (UnreadableImage, displayed_box, displayed_size, open_image, page_count,
@@ -42,11 +42,11 @@ class Conversion:
             self.boxes["dropped_by_classes"] += not mapped
             return mapped
         if self.cfg["unmapped"] == "error":
-            name = printable(box.name)[:60]
+            name = one_line(box.name)[:60]
             raise UserError(f"{box.where}: class {name!r} is not in custom.classes; add `{name}: handwriting` "
                             f"(or `{name}: null` to drop it) under custom.classes in params.yaml, or set "
                             f"custom.unmapped: drop")
-        self.problems["unmapped_classes"].append(f"{box.where}: class {printable(box.name)[:60]!r} is not in "
+        self.problems["unmapped_classes"].append(f"{box.where}: class {one_line(box.name)[:60]!r} is not in "
                                                  f"custom.classes; dropped")
         self.boxes["dropped_unmapped"] += 1
         return False
@@ -97,7 +97,7 @@ class Conversion:
         try:
             img, orientation = open_image(path)
         except UnreadableImage as err:
-            self.skip("unreadable_images", f"{display(path)}: {printable(str(err))}; re-export or delete it (skipped)")
+            self.skip("unreadable_images", f"{display(path)}: {one_line(str(err))}; re-export or delete it (skipped)")
             return False
         frame = self.frame(label, img.size, orientation)
         if frame is None:

@@ -108,7 +108,7 @@ def _summary(pairing: _Pairing, out: Path, downscale: float) -> dict:
         else:
             converted.append(result)
     rows = [(f"{r['id']}.jpg", r["writer"]) for r in converted]
-    write_atomic(out / "groups.csv", table_text(("image", "group"), rows).encode("utf-8", "surrogateescape"))
+    write_atomic(out / "groups.csv", table_text(("image", "group"), rows))
     footers = Counter(r["footer"] for r in converted)
     return {
         "forms": {"converted": len(converted), "skipped": len(skipped),
