@@ -8,7 +8,7 @@ SPLITS = ("train", "val", "test")
 CPU_ISAS = {"AVX2": "AVX2", "native": "ALL"}  # train.cpu_isa → the ONEDNN_MAX_CPU_ISA value torch is started with
 # sha256 of Ultralytics' pretrained weights (release assets), for the hint when a profile names one without its pin.
 PRETRAINED = {"yolov8n.pt": "f59b3d833e2ff32e194b5bb8e08d211dc7c5bdf144b90d2c8412c47ccfc83b36"}
-CUSTOM_FORMATS = ("yolo", "voc", "coco")  # annotation formats of the `custom` source
+CUSTOM_FORMATS = ("yolo", "voc", "coco", "cvat", "label-studio")  # annotation formats of the `custom` source
 
 # Page layouts of the synthetic generator; each is a function of the same name in hwdetect/synth/layouts.py.
 LAYOUTS = ("iam_form", "notebook", "letter", "form_fill", "margin_notes")
