@@ -25,7 +25,7 @@ from hwdetect.config import params as P
     ({"data": {"sources": ["synth"]}}, "data.sources: unknown source 'synth'; choose from: synthetic"),
     ({"synthetic": {"lines": [4, 2]}}, "synthetic.lines: expected [low, high]"),
     ({"seed": -1}, "seed: must be >= 0"),
-    ({"custom": {"format": "xml"}}, "custom.format: expected one of auto, yolo, voc, coco; got 'xml'"),
+    ({"custom": {"format": "xml"}}, "custom.format: expected one of auto, yolo, voc, coco, cvat, label-studio; got 'xml'"),
     ({"custom": {"classes": {"hw": "text"}}}, "custom.classes: expected a mapping of annotated class names to"),
     ({"iam": {"downscale": 2}}, "iam.downscale: expected a number in (0, 1]; got 2"),
     ({"train": {"cpu_isa": "avx512"}}, "train.cpu_isa: expected one of AVX2, native; got 'avx512'"),
