@@ -5,6 +5,7 @@ that is not UTF-8 are the user's to fix too: they become `error: <path>: <what>;
 """
 from __future__ import annotations
 
+import argparse
 import errno
 import io
 import logging
@@ -12,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 from types import TracebackType
-from typing import Callable
+from typing import Callable, NoReturn
 
 log = logging.getLogger("pipeline")
 
@@ -43,6 +44,14 @@ FIXES = {
 
 class UserError(Exception):
     """A mistake the user can fix; printed as one line, never as a traceback."""
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse's parser whose refusals (an unknown option, a value of the wrong type) are one `error:` line like
+    every other user mistake, not argparse's usage text and its own line."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UserError(f"{message}; see --help")
 
 
 def one_line(text: str) -> str:

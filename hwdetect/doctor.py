@@ -6,11 +6,10 @@ the report and ends with one line saying what to fix (exit code 2).
 """
 from __future__ import annotations
 
-import argparse
 import platform
 import re
 
-from hwdetect.cli import UserError, cli
+from hwdetect.cli import ArgumentParser, UserError, cli
 from hwdetect.config import params
 from hwdetect.config.checks import gpu_indices
 from hwdetect.paths import shown
@@ -72,12 +71,12 @@ def fits(name: str, card_gib: float) -> str:
 
 
 def weights_status(p: dict, name: str, fetch: bool) -> str | None:
-    """A line about the profile's pretrained weights (None for a profile that trains from scratch)."""
+    """A line about the profile's pretrained weights (None for a profile that trains from scratch, unless fetching)."""
     from hwdetect.training.weights import ensure_weights, weights_path
 
     prof = p["profiles"][name]
     if not prof["model"].endswith(".pt"):
-        return None
+        return f"none needed: profile {name} trains {prof['model']} from scratch" if fetch else None
     path = weights_path(prof["model"], p["train"]["pretrained_dir"])
     if not (fetch or path.is_file()):
         return (f"{shown(path)}: missing; the first training fetches it from train.weights_url, or now: "
@@ -88,14 +87,14 @@ def weights_status(p: dict, name: str, fetch: bool) -> str | None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--profile", help="profile to check (default: train.profile in params.yaml)")
     parser.add_argument("--fetch", action="store_true", help="download the profile's pretrained weights now")
     args = parser.parse_args()
     p = params.load()
-    name = args.profile or p["train"]["profile"]
+    name = p["train"]["profile"] if args.profile is None else args.profile  # an empty --profile "" is a mistake too
     if name not in p["profiles"]:
-        raise UserError(f"--profile {name}: not in params.yaml; choose one of: {', '.join(p['profiles'])}")
+        raise UserError(f"--profile {name or repr(name)}: not in params.yaml; choose one of: {', '.join(p['profiles'])}")
     prof = p["profiles"][name]
     runtime.setup(p["train"]["threads"], p["train"]["cpu_isa"])
     import torch

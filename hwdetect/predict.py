@@ -8,18 +8,23 @@ Grayscale, RGBA, 16-bit and large images are read as 8-bit RGB; the model letter
 (default: the size the model was trained (.pt) or exported (.onnx) at). Both formats get that same square input
 (Ultralytics' rect=False; its default for .pt pads to a smaller rectangle instead), so they give the same boxes.
 Each page of a PDF is rendered at --pdf-dpi (hwdetect/sources/pdf.py) and named <file>.page001, <file>.page002, ...;
-so is each page of a multi-page TIFF (or animated PNG/WebP).
+so is each page of a multi-page TIFF (or animated PNG/WebP). Pages are read one at a time, so memory stays that of
+one page; a page of more than 178,956,970 pixels (Pillow's limit, for a PDF page at --pdf-dpi too) is skipped with
+the reason. A run where some input was skipped ends with a `warning:` line; one where nothing could be read, with
+an error (exit code 2) and no output.
 A box lying inside a higher-scored box of the same line (a word group next to its line) is dropped as a duplicate
 unless --keep-duplicates is given (hwdetect/evaluation/lines.py).
 """
 from __future__ import annotations
 
-import argparse
 import ast
 import json
+import re
+from collections import Counter
 from pathlib import Path
 
-from hwdetect.cli import UserError, cli, log
+from hwdetect.cli import ArgumentParser, UserError, cli, log
+from hwdetect.config.checks import image_size
 from hwdetect.evaluation.detector import check_file, load_detector
 from hwdetect.evaluation.lines import duplicate_parts
 from hwdetect.files.atomic import atomic_dir, command_name, ready_output
@@ -27,8 +32,8 @@ from hwdetect.files.tables import write_table
 from hwdetect.files.walk import visible_files
 from hwdetect.files.yolo_labels import CLASS_NAMES
 from hwdetect.paths import MODEL, shown
-from hwdetect.sources.images import UnreadableImage, read_pages_rgb
-from hwdetect.sources.pdf import PDF_DPI, page_name, pdf_pages
+from hwdetect.sources.images import IMAGE_SUFFIXES, ImagePages, UnreadableImage
+from hwdetect.sources.pdf import PDF_DPI, PdfPages, page_name
 from hwdetect.training import runtime
 FORMATS = {".pt": "pt", ".onnx": "onnx"}
 CSV_COLUMNS = ("file", "status", "width", "height", "boxes", "max_score", "reason")
@@ -56,8 +61,8 @@ def model_imgsz(model, path: Path, fmt: str, asked: int | None) -> int | list[in
 
 
 def load_model(path: Path, flag: str = "--model"):
-    """The YOLO model of a one-class detector file, or UserError naming the file and what is wrong with it."""
-    return load_detector(path, flag, classes=len(CLASS_NAMES))
+    """The YOLO model of a detector of handwriting alone, or UserError naming the file and what is wrong with it."""
+    return load_detector(path, flag, classes=len(CLASS_NAMES), name=CLASS_NAMES[0])
 
 
 def input_files(source: Path) -> list[Path]:
@@ -110,20 +115,31 @@ def detect(model, bgr, settings: dict) -> list[dict]:
     return [{"xyxy": [round(v, 2) for v in xyxy], "score": round(score, 4)} for xyxy, score in found]
 
 
-def predict_file(model, path: Path, rel: str, out: Path, settings: dict, crops: bool) -> list[dict]:
-    """Predict one image, or every page of a PDF or multi-page image, and write the outputs; the rows of
-    predictions.csv."""
+def open_pages(path: Path, dpi: int) -> ImagePages | PdfPages:
+    return PdfPages(path, dpi) if path.suffix.lower() == ".pdf" else ImagePages(path)
+
+
+def predict_file(model, path: Path, rel: str, out: Path, settings: dict, crops: bool, bar) -> list[dict]:
+    """Predict one image, or each page of a PDF or multi-page image as it is read, and write the outputs; the rows
+    of predictions.csv (one per page). `bar` counts pages: a file's pages are added to its total once known."""
     try:
-        if path.suffix.lower() == ".pdf":
-            pages = (rgb for _, rgb in pdf_pages(path, settings["pdf_dpi"]))  # one at a time: PDFs can be long
-        else:
-            pages, orientation = read_pages_rgb(path)
-            if len(pages) == 1:
-                return [predict_image(model, pages[0], orientation, rel, out, settings, crops)]
-        return [predict_image(model, rgb, 1, page_name(rel, number), out, settings, crops)
-                for number, rgb in enumerate(pages, start=1)]
+        pages = open_pages(path, settings["pdf_dpi"])
     except UnreadableImage as err:
+        bar.update()
         return [{"file": rel, "status": "skipped", "reason": str(err)}]
+    rows, single = [], len(pages) == 1 and isinstance(pages, ImagePages)
+    bar.total += len(pages) - 1
+    with pages:
+        for index in range(len(pages)):
+            name = rel if single else page_name(rel, index + 1)
+            try:
+                rgb = pages.page(index)
+            except UnreadableImage as err:
+                rows.append({"file": name, "status": "skipped", "reason": str(err)})
+            else:
+                rows.append(predict_image(model, rgb, pages.orientation if single else 1, name, out, settings, crops))
+            bar.update()
+    return rows
 
 
 def predict_image(model, rgb, orientation: int, rel: str, out: Path, settings: dict, crops: bool) -> dict:
@@ -150,16 +166,31 @@ def predict_image(model, rgb, orientation: int, rel: str, out: Path, settings: d
             "max_score": max((b["score"] for b in boxes), default=""), "reason": ""}
 
 
+def check_settings(imgsz: int | None, conf: float, iou: float, pdf_dpi: int) -> None:
+    if imgsz is not None and (problem := image_size(imgsz)):
+        raise UserError(f"--imgsz: {problem}")
+    if not 0 < conf <= 1 or not 0 < iou <= 1 or not 36 <= pdf_dpi <= 1200:
+        raise UserError(f"expected 0 < --conf <= 1, 0 < --iou <= 1 and 36 <= --pdf-dpi <= 1200; got {conf}, {iou}, "
+                        f"{pdf_dpi}")
+
+
+def skip_reasons(rows: list[dict]) -> str:
+    """`2 <reason>; 1 <reason>` for the skipped rows, most common reason first."""
+    reasons = Counter(re.sub(r"^page \d+: ", "", r["reason"]) for r in rows if r["status"] == "skipped")
+    listed = "; ".join(f"{n} {reason}" for reason, n in reasons.most_common(3))
+    more = f"; {len(reasons) - 3} other reasons" if len(reasons) > 3 else ""
+    return listed + more
+
+
 def predict(model_path: Path, source: Path, out_dir: Path, imgsz: int | None = None, conf: float = 0.25,
             iou: float = 0.7, crops: bool = False, device: str | None = None,
             keep_duplicates: bool = False, pdf_dpi: int = PDF_DPI) -> list[dict]:
-    """Predict every file under `source` into out_dir (replaced whole on success); the rows of predictions.csv."""
+    """Predict every page of every file under `source` into out_dir (replaced whole on success); the rows of
+    predictions.csv. UserError, and nothing written, when not one page could be read."""
     from tqdm import tqdm
 
     check_file(model_path, "--model")
-    if not 0 < conf <= 1 or not 0 < iou <= 1 or imgsz is not None and imgsz < 32 or not 36 <= pdf_dpi <= 1200:
-        raise UserError(f"expected 0 < --conf <= 1, 0 < --iou <= 1, --imgsz >= 32 and 36 <= --pdf-dpi <= 1200; got "
-                        f"{conf}, {iou}, {imgsz}, {pdf_dpi}")
+    check_settings(imgsz, conf, iou, pdf_dpi)
     files = input_files(source)
     check_out(out_dir, source)
     runtime.setup()
@@ -168,20 +199,24 @@ def predict(model_path: Path, source: Path, out_dir: Path, imgsz: int | None = N
     settings = {"model": shown(model_path), "model_format": fmt, "imgsz": model_imgsz(model, model_path, fmt, imgsz),
                 "conf": conf, "iou": iou, "device": device, "keep_duplicates": keep_duplicates, "pdf_dpi": pdf_dpi}
     rows = []
-    with atomic_dir(out_dir, inputs=[source]) as out:
-        for path in tqdm(files, desc="predict", unit="file"):
+    with atomic_dir(out_dir, inputs=[source]) as out, tqdm(total=len(files), desc="predict", unit="page") as bar:
+        for path in files:
             rel = path.name if path == source else path.relative_to(source).as_posix()
-            rows.extend(predict_file(model, path, rel, out, settings, crops))
+            rows.extend(predict_file(model, path, rel, out, settings, crops, bar))
+        if not any(r["status"] == "ok" for r in rows):
+            raise UserError(f"--source {shown(source)}: nothing to predict, all {len(rows)} skipped "
+                            f"({skip_reasons(rows)}); give page images ({', '.join(IMAGE_SUFFIXES)}) or PDFs")
         write_table(out / "predictions.csv", CSV_COLUMNS, rows)
     return rows
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0], epilog=__doc__.split("\n", 2)[2])
+    parser = ArgumentParser(description=__doc__.split("\n")[0], epilog=__doc__.split("\n", 2)[2])
     parser.add_argument("--model", type=Path, default=MODEL, help="a .pt or .onnx model (default: the pipeline's best.pt)")
     parser.add_argument("--source", type=Path, required=True, help="an image, or a folder searched recursively")
     parser.add_argument("--out", type=Path, required=True, help="output folder (new, or an earlier predict output)")
-    parser.add_argument("--imgsz", type=int, help="inference size (default: the model's training/export size)")
+    parser.add_argument("--imgsz", type=int, help="inference size, a multiple of 32 from 32 to 4096 "
+                        "(default: the model's training/export size)")
     parser.add_argument("--conf", type=float, default=0.25, help="lowest score kept (default 0.25)")
     parser.add_argument("--iou", type=float, default=0.7, help="NMS IoU threshold (default 0.7)")
     parser.add_argument("--crops", action="store_true", help="also save one PNG crop per box")
@@ -195,8 +230,11 @@ def main() -> None:
     rows = predict(model, source, out, args.imgsz, args.conf, args.iou, args.crops, args.device, args.keep_duplicates,
                    args.pdf_dpi)
     done = [r for r in rows if r["status"] == "ok"]
-    log.info(f"predict: {len(done)} images, {sum(r['boxes'] for r in done)} boxes, {len(rows) - len(done)} files "
-             f"skipped; see {shown(out / 'predictions.csv')}")
+    if len(done) < len(rows):
+        log.warning(f"warning: predict: {len(rows) - len(done)} of {len(rows)} pages or files skipped "
+                    f"({skip_reasons(rows)}); each is listed in {shown(out / 'predictions.csv')}")
+    log.info(f"predict: {len(done)} pages, {sum(r['boxes'] for r in done)} boxes, {len(rows) - len(done)} skipped; "
+             f"see {shown(out / 'predictions.csv')}")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Loading a model file the user names, refused in one line unless it is an Ultralytics detector of the expected
-classes: a .pt checkpoint (not a classifier or segmenter, not a plain tensor, not truncated) or an .onnx export
-(with Ultralytics' metadata, one image input and the detector's output of 4 box values plus one score per class).
+classes (their number; for predict and pre-annotation also the class name `handwriting`): a .pt checkpoint (not a
+classifier or segmenter, not a plain tensor, not truncated) or an .onnx export (with Ultralytics' metadata, one image
+input and the detector's output of 4 box values plus one score per class).
 """
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def first_line(err: BaseException) -> str:
     return text or type(err).__name__
 
 
-def onnx_problem(path: Path, classes: int | None) -> str | None:
+def onnx_problem(path: Path, classes: int | None, name: str | None) -> str | None:
     """Why an .onnx file is not an Ultralytics detector (None when it is one)."""
     import onnx
 
@@ -58,18 +59,22 @@ def onnx_problem(path: Path, classes: int | None) -> str | None:
         return f"expected one image input of shape (batch, 3, height, width), found {inputs}"
     if not outputs or len(outputs[0]) != 3 or outputs[0][1] not in (4 + len(names), None):
         return f"expected a detector's output (batch, {4 + len(names)}, boxes), found {outputs[0] if outputs else None}"
-    return class_problem(len(names), classes)
+    return class_problem(names, classes, name)
 
 
-def class_problem(found: int, classes: int | None) -> str | None:
-    if classes is None or found == classes:
-        return None
-    return f"detects {found} classes, expected {classes}"
+def class_problem(names: dict | list, classes: int | None, name: str | None) -> str | None:
+    """Why a model of these class names is not the expected detector (None when it is)."""
+    if classes is not None and len(names) != classes:
+        return f"detects {len(names)} classes, expected {classes}"
+    found = list(names.values()) if isinstance(names, dict) else list(names)
+    if name is not None and name not in found:
+        return f"detects {', '.join(map(str, found)) or 'no class'}, not {name}: its boxes would not be {name}"
+    return None
 
 
-def load_detector(path: Path, flag: str = "--model", classes: int | None = 1):
+def load_detector(path: Path, flag: str = "--model", classes: int | None = 1, name: str | None = None):
     """The Ultralytics YOLO model of `path`, or UserError naming the file and what is wrong with it.
-    classes: how many classes the model must detect (None: any number)."""
+    classes: how many classes the model must detect (None: any number); name: a class it must detect (None: any)."""
     from ultralytics import YOLO
 
     where = check_file(path, flag)
@@ -78,7 +83,7 @@ def load_detector(path: Path, flag: str = "--model", classes: int | None = 1):
     if path.stat().st_size == 0:
         raise refuse(where, "the file is empty (cut short while it was written?)")
     if path.suffix.lower() == ".onnx":
-        if problem := onnx_problem(path, classes):
+        if problem := onnx_problem(path, classes, name):
             raise refuse(where, problem)
         return YOLO(str(path), task="detect")
     try:
@@ -87,6 +92,6 @@ def load_detector(path: Path, flag: str = "--model", classes: int | None = 1):
         raise refuse(where, f"cannot load the model ({first_line(err).replace(str(path), 'the file')})") from None
     if model.task != "detect" or type(model.model).__name__ != "DetectionModel":
         raise refuse(where, f"is a {model.task} model ({type(model.model).__name__}), not a detector")
-    if problem := class_problem(len(model.names), classes):
+    if problem := class_problem(model.names, classes, name):
         raise refuse(where, problem)
     return model

@@ -10,7 +10,7 @@ import shutil
 import struct
 import sys
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Iterator
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -18,6 +18,9 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 IMAGE_SUFFIXES = (".bmp", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp")
 ORIENTATION_TAG = 0x0112
 SWAPS_SIDES = (5, 6, 7, 8)  # orientations that turn the image by 90 degrees
+# The most pixels a page may have: Pillow's own limit for images (~179 million, 537 MB as 8-bit RGB), for every page
+# of a multi-page file and for PDF pages at the chosen resolution too (hwdetect/sources/pdf.py).
+MAX_PIXELS = 2 * Image.MAX_IMAGE_PIXELS
 
 
 class UnreadableImage(Exception):
@@ -106,23 +109,61 @@ def to_rgb8(img: Image.Image) -> np.ndarray:
     return np.asarray(img.convert("RGB"))
 
 
-def _page_rgb(path: Path, index: int) -> np.ndarray:
-    try:
-        with path.open("rb") as file:
-            img = _pillow_open(file)
-            img.seek(index)
-            img.load()
+class ImagePages:
+    """The pages of an image file (one for most files; each page of a multi-page TIFF, animated PNG or WebP) as 8-bit
+    RGB, decoded one at a time: a 1,000-page fax holds one page in memory, not 1,000. The file is opened once and
+    read forward, so page 951 costs what page 1 does. Only the first page is turned by the EXIF orientation."""
+
+    def __init__(self, path: Path):
+        img, self.orientation = open_image(path)  # the file and its first page are readable, or UnreadableImage
+        self.path, self.count = path, page_count(img)
+        self._file: BinaryIO | None = None
+        self._img: Image.Image | None = None
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __enter__(self) -> "ImagePages":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+        self._file = self._img = None
+
+    def page(self, index: int) -> np.ndarray:
+        """Page `index` (from 0); UnreadableImage names the page and why it cannot be read."""
+        try:
+            if self._img is None:
+                self._file = self.path.open("rb")
+                self._img = _pillow_open(self._file)
+            self._img.seek(index)
+            if self._img.width * self._img.height > MAX_PIXELS:  # Pillow checks the first page only
+                raise UnreadableImage(f"page {index + 1}: {self._img.width} x {self._img.height} pixels, over the "
+                                      f"limit of {MAX_PIXELS:,}; save the page smaller")
+            self._img.load()
+            img = ImageOps.exif_transpose(self._img) if index == 0 and self.orientation != 1 else self._img
             return to_rgb8(img)
-    except (OSError, ValueError, SyntaxError, EOFError, struct.error) as err:
-        raise UnreadableImage(f"page {index + 1}: {str(err).split(chr(10))[0] or type(err).__name__}") from None
+        except (OSError, ValueError, SyntaxError, EOFError, struct.error) as err:
+            self.close()  # a broken page can leave the decoder mid-file: the next page starts afresh
+            raise UnreadableImage(f"page {index + 1}: {str(err).split(chr(10))[0] or type(err).__name__}") from None
+
+    def __getitem__(self, index: int) -> np.ndarray:
+        return self.page(index)
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        with self:
+            for index in range(self.count):
+                yield self.page(index)
 
 
-def read_pages_rgb(path: Path) -> tuple[list[np.ndarray], int]:
-    """Every page of an image file as 8-bit RGB (one for most files; each page of a multi-page TIFF, animated PNG or
-    WebP), and the EXIF orientation applied to the first (only a single page is turned: pages carry no EXIF)."""
-    img, orientation = open_image(path)
-    first = to_rgb8(ImageOps.exif_transpose(img) if orientation != 1 else img)
-    return [first, *(_page_rgb(path, i) for i in range(1, page_count(img)))], orientation
+def read_pages_rgb(path: Path) -> tuple[ImagePages, int]:
+    """The pages of an image file, read one at a time as they are used, and the EXIF orientation of the first."""
+    pages = ImagePages(path)
+    return pages, pages.orientation
 
 
 def read_displayed_rgb(path: Path) -> tuple[np.ndarray, int]:
