@@ -12,6 +12,7 @@ from PIL import Image, ImageDraw
 
 from conftest import copy_project, run
 from faults import refused
+from pdf_fixtures import encrypted_pdf, poster_pdf
 
 COMMANDS = ("hwdetect.predict", "hwdetect.preannotate")
 # Names that break naive code: not UTF-8, CSV specials, a newline, a leading dash, spaces, an emoji.
@@ -22,7 +23,8 @@ BAD_MODELS = [
     ("dict.pt", "cannot load the model"), ("tensor.pt", "cannot load the model"), ("truncated.pt", "cannot load"),
     ("empty.pt", "the file is empty"), ("text.pt", "cannot load the model"), ("best.pt", "is a folder"),
     ("classifier.pt", "is a classify model"), ("segmenter.pt", "is a segment model"),
-    ("coco80.pt", "detects 80 classes, expected 1"), ("identity.onnx", "no Ultralytics metadata"),
+    ("coco80.pt", "detects 80 classes, expected 1"), ("cats.pt", "its classes are cat, none of them handwriting"),
+    ("identity.onnx", "no Ultralytics metadata"),
     ("classifier.onnx", "is a classify model"), ("text.onnx", "not a readable ONNX model"),
 ]
 
@@ -61,9 +63,10 @@ def model_files(tmp_path_factory) -> Path:
     from ultralytics.nn.tasks import DetectionModel
 
     folder = tmp_path_factory.mktemp("model_files")
-    net = DetectionModel("yolov8n.yaml", nc=1, verbose=False)
-    net.names, net.args = {0: "handwriting"}, {"imgsz": 64, "task": "detect"}
-    torch.save({"model": net, "train_args": {"imgsz": 64, "task": "detect"}, "epoch": -1}, folder / "detector.pt")
+    for name, names in (("detector.pt", {0: "handwriting"}), ("cats.pt", {0: "cat"})):  # cats: a detector of cats
+        net = DetectionModel("yolov8n.yaml", nc=1, verbose=False)
+        net.names, net.args = names, {"imgsz": 64, "task": "detect"}
+        torch.save({"model": net, "train_args": {"imgsz": 64, "task": "detect"}, "epoch": -1}, folder / name)
     YOLO("yolov8n.yaml").save(folder / "coco80.pt")
     YOLO("yolov8n-cls.yaml").save(folder / "classifier.pt")
     YOLO("yolov8n-seg.yaml").save(folder / "segmenter.pt")
@@ -191,3 +194,51 @@ def test_every_page_of_a_multi_page_tiff_is_read_and_named_by_page(command, tabl
     if command == "hwdetect.predict":
         widths = {r["file"]: int(r["width"]) for r in rows}
         assert [widths[f"batch.tif.page00{n}"] for n in (1, 2, 3)] == [96, 104, 112]
+
+
+@pytest.mark.parametrize("imgsz, problem", [("100000", "must be <= 4,096, got 100,000; use 32 to 4,096"),
+                                            ("100", "100 is not a multiple of 32"), ("abc", "invalid int value")])
+def test_an_imgsz_the_params_check_would_refuse_is_refused(imgsz, problem, fault_project, model_files, pages,
+                                                         tmp_path):
+    refused(args("hwdetect.predict", model_files / "detector.pt", pages, tmp_path / "out", "--imgsz", imgsz),
+            fault_project, "--imgsz", problem, watch=(model_files, tmp_path))
+
+
+def test_a_password_protected_pdf_alone_says_so_and_how_to_remove_it(fault_project, model_files, tmp_path):
+    source = tmp_path / "in"
+    source.mkdir()
+    (source / "locked.pdf").write_bytes(encrypted_pdf())
+    line = refused(args("hwdetect.predict", model_files / "detector.pt", source, tmp_path / "out"), fault_project,
+                   "--source", "nothing to predict", "password-protected", "qpdf", watch=(model_files, tmp_path))
+    assert "scan it again" not in line and not (tmp_path / "out").exists()
+
+
+def test_skipped_input_and_a_page_too_large_give_a_warning_with_counts_and_reasons(fault_project, model_files,
+                                                                                    pages, tmp_path):
+    (pages / "locked.pdf").write_bytes(encrypted_pdf())
+    (pages / "notes.txt").write_text("not a page\n")
+    poster_pdf(pages / "poster.pdf")
+    out = tmp_path / "out"
+    result = run([sys.executable, "-m", *args("hwdetect.predict", model_files / "detector.pt", pages, out)],
+                 fault_project)
+    warnings = [line for line in result.stdout.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and "Traceback" not in result.stderr, result.stdout + result.stderr
+    assert warnings[0].startswith("warning: predict: 3 of 6 pages or files skipped (")
+    assert "password-protected" in warnings[0] and "not an image file" in warnings[0] and "--pdf-dpi 66" in warnings[0]
+    rows = {r["file"]: r for r in read_rows(out / "predictions.csv")}
+    assert [f for f, r in rows.items() if r["status"] == "ok"] == ["a.png", "b.jpg", "poster.pdf.page002"]
+    assert rows["poster.pdf.page001"]["reason"] == (
+        "page 1: 200 x 200 inches is 40000 x 40000 pixels at 200 dpi, over the limit of 178,956,970; pass "
+        "--pdf-dpi 66 or lower for it")
+    assert (int(rows["poster.pdf.page002"]["width"]), int(rows["poster.pdf.page002"]["height"])) == (400, 400)
+
+
+def test_nothing_usable_is_an_error_and_writes_nothing(fault_project, model_files, tmp_path):
+    source = tmp_path / "in"
+    source.mkdir()
+    (source / "notes.txt").write_text("not a page\n")
+    (source / "cut.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    poster_pdf(source / "poster.pdf", small_page=False)
+    line = refused(args("hwdetect.predict", model_files / "detector.pt", source, tmp_path / "out"), fault_project,
+                   "--source", "nothing to predict", "not an image file", "--pdf-dpi 66", watch=(model_files, tmp_path))
+    assert not (tmp_path / "out").exists(), line
