@@ -20,14 +20,15 @@ from hwdetect.files.yolo_labels import CLASS_NAMES
 from hwdetect.paths import shown
 
 
-def read_groups(name: str) -> dict[str, list[str]]:
-    """Map group → image file names, from the source's index written by the `source` stage."""
+def read_groups(name: str, by: str = "group") -> dict[str, list[str]]:
+    """Map group → image file names, from the source's index written by the `source` stage; by="image_md5" makes
+    each page a group of its own, identical pages one group."""
     table = paths.source_index(name)
     if not table.exists():
         raise UserError(f"{shown(table)}: missing; run `dvc repro` (stage source@{name} writes it)")
     groups: dict[str, list[str]] = {}
     for row in read_table(table):
-        groups.setdefault(row["group"], []).append(row["image"])
+        groups.setdefault(row[by], []).append(row["image"])
     return groups
 
 
@@ -39,9 +40,13 @@ def assign(groups: dict[str, list[str]], ratios: dict[str, float], seed: int) ->
     splits: dict[str, list[str]] = {s: [] for s in SPLITS}
     bounds = np.cumsum([ratios[s] * total for s in SPLITS])
     done = 0
-    for k in order:
-        # The first split whose cumulative share is not yet reached takes the group.
+    for i, k in enumerate(order):
+        # The first split whose cumulative share is not yet reached takes the group, unless a split would then be
+        # left without any: with as few groups left as empty splits, the first empty split takes it.
         target = next((s for s, b in zip(SPLITS, bounds) if done < b - 1e-9), SPLITS[-1])
+        empty = [s for s in SPLITS if not splits[s]]
+        if splits[target] and len(empty) >= len(names) - i:
+            target = empty[0]
         splits[target].append(names[k])
         done += len(groups[names[k]])
     return splits
@@ -56,11 +61,20 @@ def write_split(out_dir: Path, sources: list[str], ratios: dict[str, float], see
         for kind in ("images", "labels"):
             for s in SPLITS:
                 (out / kind / s).mkdir(parents=True)
-        rows = []
+        rows, plans = [], {}
         for source in sources:
-            src = paths.source_dir(source)
             groups = read_groups(source)
-            assigned = assign(groups, ratios, seed)
+            plans[source] = (groups, assign(groups, ratios, seed))
+        if any(not any(assigned[s] for _, assigned in plans.values()) for s in SPLITS):
+            # A split would get no images (one export in one folder, say): the sources its groups cannot spread
+            # over every split are split page by page instead, with a warning.
+            for source, (groups, assigned) in list(plans.items()):
+                if any(not assigned[s] for s in SPLITS):
+                    pages = read_groups(source, by="image_md5")
+                    plans[source] = (pages, assign(pages, ratios, seed))
+                    warnings.append(by_page(source, groups))
+        for source, (groups, assigned) in plans.items():
+            src = paths.source_dir(source)
             if missing := [s for s in ("val", "test") if not assigned[s]]:
                 warnings.append(thin_source(source, groups, missing))
             for split, members in assigned.items():
@@ -83,9 +97,20 @@ def write_split(out_dir: Path, sources: list[str], ratios: dict[str, float], see
     return counts, warnings
 
 
+def by_page(source: str, groups: dict[str, list[str]]) -> str:
+    images = sum(map(len, groups.values()))
+    return (f"split: source {source}: its {images} images form {len(groups)} group(s), too few to give every split "
+            f"some, so its pages were split one by one (identical pages kept together) and pages of one document "
+            f"may be in more than one split; {fix_for(source)}")
+
+
+def fix_for(source: str) -> str:
+    return ("put each document or writer in a sub-folder of its own in data/custom (README: Your own annotated "
+            "documents)" if source == "custom" else "add more of its data")
+
+
 def thin_source(source: str, groups: dict[str, list[str]], missing: list[str]) -> str:
     images = sum(map(len, groups.values()))
-    fix = ("put each document or writer in a sub-folder of its own in data/custom (README: Your own annotated "
-           "documents)" if source == "custom" else "add more of its data")
     return (f"split: source {source} has no images in {' or '.join(missing)}: its {images} images form "
-            f"{len(groups)} group(s), and a group never straddles two splits, so it is not scored there; {fix}")
+            f"{len(groups)} group(s), and a group never straddles two splits, so it is not scored there; "
+            f"{fix_for(source)}")

@@ -4,16 +4,12 @@ or above it, or at the top."""
 from __future__ import annotations
 
 import json
-import os
-import re
-from pathlib import Path, PureWindowsPath
+from pathlib import Path
 
 from hwdetect.cli import UserError, one_line
 from hwdetect.files.walk import display
 from hwdetect.sources.custom.labels import Box, Label, finite, pair_key, positive_int
-
-
-LABEL_STUDIO_UPLOAD = re.compile(r"^[0-9a-f]{8}-")  # Label Studio keeps uploads as <8 hex digits>-<original name>
+from hwdetect.sources.custom.locate import find_image, refuse_mostly_missing
 
 
 def _bases(json_file: Path, root: Path) -> list[Path]:
@@ -27,30 +23,6 @@ def _bases(json_file: Path, root: Path) -> list[Path]:
     return list(dict.fromkeys([*bases, root, root / "images"]))
 
 
-def _names(file_name: str) -> list[str]:
-    """Relative paths to try for a file_name, most specific first, whoever wrote it: Windows (C:\\scans\\a.jpg,
-    images\\a.jpg) or POSIX paths (an absolute one from another machine is tried by its last folders), and Label
-    Studio's upload names (images/1c8d6a8b-a.jpg for a.jpg)."""
-    parts = [p for p in file_name.replace("\\", "/").split("/") if p][1 if PureWindowsPath(file_name).drive else 0:]
-    names = ["/".join(parts[i:]) for i in range(len(parts))]
-    return names + ([LABEL_STUDIO_UPLOAD.sub("", parts[-1])] if parts and LABEL_STUDIO_UPLOAD.match(parts[-1]) else [])
-
-
-def _coco_image_path(file_name: str, json_file: Path, root: Path) -> Path | None:
-    """Where a COCO image is (see _bases and _names); never outside the source folder."""
-    top = Path(os.path.abspath(root))  # no resolve(): DVC may link the files into its cache
-    for base in _bases(json_file, root):
-        for name in _names(file_name):
-            candidate = Path(os.path.abspath(base / name))
-            try:
-                found = candidate.is_relative_to(top) and candidate.is_file()
-            except OSError:  # a name too long for the file system, say: no such image
-                found = False
-            if found:
-                return root / candidate.relative_to(top)
-    return None
-
-
 def _identifier(value: object, where: str, key: str, fix: str) -> int | str:
     """A COCO id: a number or a text; a list, a mapping or a fraction cannot name an entry."""
     if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
@@ -58,7 +30,7 @@ def _identifier(value: object, where: str, key: str, fix: str) -> int | str:
     raise UserError(f"{where}: {key} must be a whole number, got {one_line(repr(value))[:40]}; {fix}")
 
 
-def _load(path: Path, fix: str) -> object:
+def load_json(path: Path, fix: str) -> object:
     try:
         return json.loads(path.read_bytes().decode("utf-8-sig"))
     except UnicodeDecodeError as err:
@@ -80,7 +52,7 @@ def _coco_fields(item: object, keys: tuple[str, ...], where: str, fix: str) -> d
 def read_coco(path: Path, root: Path) -> list[Label]:
     """One Label per image entry; an entry whose image file is missing gets key ""."""
     fix = "export the annotations again as COCO JSON"
-    data = _load(path, fix)
+    data = load_json(path, fix)
     lists = ("images", "annotations", "categories")
     if not isinstance(data, dict) or not all(isinstance(data.get(k), list) for k in lists):
         raise UserError(f"{display(path)}: not a COCO file (it needs the lists {', '.join(lists)}); {fix}")
@@ -97,16 +69,12 @@ def read_coco(path: Path, root: Path) -> list[Label]:
         image_id = _identifier(entry["id"], where, "id", fix)
         if image_id in labels:
             raise UserError(f"{where}: listed twice in images, so its annotations cannot be told apart; {fix}")
-        image = _coco_image_path(str(entry["file_name"]), path, root)
+        image = find_image(str(entry["file_name"]), _bases(path, root), root)
         w, h = positive_int(str(entry.get("width"))), positive_int(str(entry.get("height")))
         labels[image_id] = Label(f"{where} ({one_line(str(entry['file_name']))[:120]})",
                                  pair_key(image, root) if image else "", size=(w, h) if w and h else None)
-    lost = [label for label in labels.values() if not label.key]
-    if lost and len(lost) * 2 > len(labels):
-        raise UserError(f"{display(path)}: {len(lost)} of {len(labels)} image entries find no image file (e.g. "
-                        f"{lost[0].where.split(': ', 1)[1]}, looked for in "
-                        f"{', '.join(display(b) for b in _bases(path, root))}); put the images where file_name points, "
-                        f"or export again with the images (CVAT: 'Save images')")
+    refuse_mostly_missing(path, list(labels.values()), _bases(path, root), "put the images where file_name "
+                          "points, or export again with the images (CVAT: 'Save images')")
     for ann in data["annotations"]:
         shown_id = ann.get("id") if isinstance(ann, dict) else ann
         where = f"{display(path)}: annotation id {one_line(repr(shown_id))[:40]}"

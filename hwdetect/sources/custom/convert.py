@@ -1,12 +1,13 @@
 """Your own annotated documents, converted into a data source (images/, labels/, groups.csv, report.json).
 
-Accepts YOLO txt (labelImg, Roboflow "YOLOv8", CVAT "YOLO 1.1"), Pascal VOC XML (labelImg) and COCO JSON (CVAT,
-Label Studio, Roboflow); formats.py says where each file is looked for. Class names map to handwriting
-through custom.classes. A photo with an EXIF orientation is written turned as viewers show it, with its boxes in the
-same frame. Writes images/, labels/ (YOLO, 6 decimals), groups.csv (an image's sub-folder, or its own name when at
-the top; split folders such as train/ do not count) and report.json, which lists each problem naming its file.
-Any file name works, whatever bytes it holds: images are read through open files, groups.csv keeps names that are
-not UTF-8 through `surrogateescape`, and messages show them escaped on one line.
+Accepts YOLO txt (labelImg, Roboflow "YOLOv8", CVAT "YOLO 1.1"), Pascal VOC XML (labelImg), COCO JSON (CVAT, Label
+Studio, Roboflow), CVAT for images 1.1 XML and Label Studio JSON (and JSON-MIN); formats.py says where each file is
+looked for. Every box read is converted or counted in report.json `boxes` as dropped_<reason>. Class names map to
+handwriting through custom.classes. A photo with an EXIF orientation is written turned as viewers show it, with its
+boxes in the same frame. Writes images/, labels/ (YOLO, 6 decimals), groups.csv (an image's sub-folder, or its own name
+when at the top; split folders such as train/ do not count) and report.json, which lists each problem naming its file.
+Any file name works, whatever bytes it holds: images are read through open files, groups.csv keeps names that are not
+UTF-8 through `surrogateescape`, and messages show them escaped on one line.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from hwdetect.files.walk import display, leaves, visible_files
 from hwdetect.sources.custom.duplicates import same_pages
 from hwdetect.sources.custom.formats import detect_format, is_image, read_labels
 from hwdetect.sources.custom.labels import Label, pair_key
+from hwdetect.sources.custom.no_images import refuse_no_images
 from hwdetect.sources.custom.pages import Conversion
 
 DEFAULT_CLASSES = {"handwriting": "handwriting", "handwritten": "handwriting", "text_hw": "handwriting"}
@@ -59,20 +61,30 @@ def _pairs(src_dir: Path, files: list[Path], fmt: str, run: Conversion
     for path in filter(is_image, files):
         images.setdefault(pair_key(path, src_dir), []).append(path)
     if not images:
-        links = "".join(f" (skipped: {item})" for item in run.problems["links_outside"][:1])
-        raise UserError(f"{display(src_dir)}: no images (.jpg, .png, .tif, .bmp, .webp) found{links}; put your "
-                        f"annotated images there")
+        refuse_no_images(src_dir, files, run.problems["links_outside"])
     fmt = detect_format(files, src_dir) if fmt == "auto" else fmt
     labels: dict[str, list[Label]] = {}
     for label in read_labels(files, src_dir, fmt):
-        labels.setdefault(label.key, []).append(label)
+        run.boxes["source"] += len(label.boxes)
+        for kind, problem in label.problems:
+            run.problems[kind].append(problem)
+        if not label.annotated:
+            run.drop(label, "cancelled_annotation")
+            run.problems["unannotated_tasks"].append(f"{label.where}: not annotated (no annotation, or only "
+                                                     f"cancelled ones); not used")
+        else:
+            labels.setdefault(label.key, []).append(label)
     for label in labels.pop("", []):
-        run.problems["labels_without_images"].append(f"{label.where}: image file not found beside the JSON, in an "
-                                                     f"images/ folder next to it, or at the top of {display(src_dir)}")
+        run.drop(label, "image_missing")
+        run.problems["labels_without_images"].append(
+            f"{label.where}: image file not found beside the {fmt} file, in an images/ folder next to it, or at the "
+            f"top of {display(src_dir)}; its {len(label.boxes)} boxes not used")
     for key in sorted(set(labels) - set(images)):
         for label in labels[key]:
-            run.problems["labels_without_images"].append(f"{label.where}: no image {key}.* beside it or in a "
-                                                         f"parallel images/ folder; add the image or delete the label")
+            run.drop(label, "image_missing")
+            run.problems["labels_without_images"].append(
+                f"{label.where}: no image {key}.* beside it or in a parallel images/ folder; add the image or delete "
+                f"the label ({len(label.boxes)} boxes not used)")
     return images, labels, fmt
 
 
@@ -97,15 +109,20 @@ def convert(src_dir: Path, out_dir: Path, fmt: str = "auto", classes: dict | Non
             if len(paths) > 1:
                 run.skip("duplicate_names", f"{', '.join(map(display, paths))}: same name in one folder, so their "
                                             f"labels cannot be told apart; rename all but one (skipped)", len(paths))
+                for label in found:
+                    run.drop(label, "duplicate_names")
             elif not found:
                 run.skip("images_without_labels", f"{display(paths[0])}: no label; annotate it (an empty label "
                                                   f"marks a page without handwriting) or remove it (skipped)")
             elif len(found) > 1:
                 run.skip("duplicate_names", f"{', '.join(x.where for x in found)}: more than one label for "
                                             f"{display(paths[0])}; delete all but one (skipped)")
+                for label in found:
+                    run.drop(label, "duplicate_names")
             elif name in written:
                 run.skip("duplicate_names", f"{display(paths[0])}, {display(written[name])}: both would be written "
                                             f"as {name}; rename one (skipped)")
+                run.drop(found[0], "duplicate_names")
             elif run.image(paths[0], found[0], out, name):
                 written[name] = paths[0]
                 groups.append((name, group_of(key)))

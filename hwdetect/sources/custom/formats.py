@@ -5,6 +5,8 @@
   data.yaml `names` (Roboflow, Ultralytics) in the label's folder or above.
 - voc: one Pascal VOC `<stem>.xml` per image (labelImg's default), `<object><name><bndbox>` in pixels.
 - coco: `*.json` with `images`, `annotations` and `categories` (CVAT, Label Studio, Roboflow); see coco.py.
+- cvat: CVAT for images 1.1, `annotations.xml` (CVAT's own format); see cvat.py.
+- label-studio: Label Studio's JSON and JSON-MIN exports, `*.json` holding a list of tasks; see label_studio.py.
 An image and a YOLO/VOC label pair up when their paths, without the extension and without the folders that only
 sort files by kind (images/, labels/, annotations/, JPEGImages/), are the same. A file that cannot be read stops
 the stage with one line naming it (and the line, object or annotation id).
@@ -22,19 +24,45 @@ from hwdetect.config.registry import CUSTOM_FORMATS as FORMATS
 from hwdetect.files.walk import display, read_text
 from hwdetect.files.yolo_labels import corners, parse_line
 from hwdetect.sources.custom.coco import read_coco
+from hwdetect.sources.custom.cvat import parse_xml, read_cvat
+from hwdetect.sources.custom.label_studio import read_label_studio
 from hwdetect.sources.custom.labels import Box, Label, finite, pair_key, positive_int
 from hwdetect.sources.images import IMAGE_SUFFIXES
 
 NAMES_FILES = ("classes.txt", "obj.names", "data.yaml")
+SUFFIXES = {"yolo": ".txt", "voc": ".xml", "cvat": ".xml", "coco": ".json", "label-studio": ".json"}
 # Files of the exports that are not labels: readmes, class lists, CVAT's image lists (train.txt), Label Studio's
 # notes.json beside its YOLO export.
 NOT_LABELS = re.compile(r"(readme|license).*\.\w+|(classes|obj|train|valid|val|test)\.(txt|names)|notes\.json",
                         re.IGNORECASE)
 
 
+def kind_of(path: Path) -> str | None:
+    """The format an annotation file is written in, by its suffix and, for XML and JSON, its first element or
+    character: CVAT's annotations.xml against a VOC file, a Label Studio list of tasks against a COCO object."""
+    suffix = path.suffix.lower()
+    if suffix == ".txt":
+        return "yolo"
+    if suffix == ".xml":
+        try:
+            with path.open("rb") as f:
+                root = next((element.tag for _, element in ET.iterparse(f, events=("start",))), None)
+        except (ET.ParseError, OSError, ValueError, LookupError, RecursionError):
+            root = None  # unreadable: the VOC reader says why
+        return "cvat" if root == "annotations" else "voc"
+    if suffix == ".json":
+        try:
+            with path.open("rb") as f:
+                head = f.read(4096).removeprefix(b"\xef\xbb\xbf").lstrip()
+        except OSError:
+            head = b""
+        return "label-studio" if head.startswith(b"[") else "coco"
+    return None
+
+
 def annotation_files(files: list[Path], fmt: str) -> list[Path]:
-    suffix = {"yolo": ".txt", "voc": ".xml", "coco": ".json"}[fmt]
-    return [f for f in files if f.suffix.lower() == suffix and not NOT_LABELS.fullmatch(f.name)]
+    return [f for f in files if f.suffix.lower() == SUFFIXES[fmt] and not NOT_LABELS.fullmatch(f.name)
+            and kind_of(f) == fmt]
 
 
 def detect_format(files: list[Path], root: Path) -> str:
@@ -122,15 +150,7 @@ def read_yolo(path: Path, root: Path, names_of: YoloNames) -> Label:
 
 
 def read_voc(path: Path, root: Path) -> Label:
-    try:
-        top = ET.fromstring(path.read_bytes())
-    except ET.ParseError as err:
-        reason = re.sub(r": line \d+, column \d+$", "", str(err))
-        raise UserError(f"{display(path)}:{err.position[0]}: malformed XML ({reason}); fix it there or save the "
-                        f"annotation again in labelImg") from None
-    except (ValueError, LookupError, RecursionError) as err:  # an encoding Python does not know, say
-        raise UserError(f"{display(path)}: unreadable XML ({type(err).__name__}: {one_line(str(err))[:80]}); save "
-                        f"the annotation again in labelImg") from None
+    top = parse_xml(path, "fix it there or save the annotation again in labelImg")
     if top.tag != "annotation":
         raise UserError(f"{display(path)}: not a Pascal VOC file (root element <{top.tag}>, expected <annotation>); "
                         f"move it out of the custom data folder")
@@ -153,15 +173,10 @@ def read_voc(path: Path, root: Path) -> Label:
 def read_labels(files: list[Path], root: Path, fmt: str) -> list[Label]:
     """Every label of format `fmt` among `files`, in file order."""
     names_of = YoloNames(root)
-    labels: list[Label] = []
-    for path in annotation_files(files, fmt):
-        if fmt == "yolo":
-            labels.append(read_yolo(path, root, names_of))
-        elif fmt == "voc":
-            labels.append(read_voc(path, root))
-        else:
-            labels.extend(read_coco(path, root))
-    return labels
+    readers = {"voc": lambda path: [read_voc(path, root)], "cvat": lambda path: read_cvat(path, root),
+               "coco": lambda path: read_coco(path, root), "label-studio": lambda path: read_label_studio(path, root),
+               "yolo": lambda path: [read_yolo(path, root, names_of)]}
+    return [label for path in annotation_files(files, fmt) for label in readers[fmt](path)]
 
 
 def is_image(path: Path) -> bool:

@@ -18,6 +18,7 @@ class Box:
     x1: float
     y1: float
     where: str  # file and line, object or annotation id
+    dropped: str = ""  # why the box cannot be used, found while reading it (a rotated box, a shape that is no box)
 
 
 @dataclass
@@ -27,6 +28,8 @@ class Label:
     boxes: list[Box] = field(default_factory=list)
     normalized: bool = False
     size: tuple[int, int] | None = None  # (width, height) the file records for its image
+    annotated: bool = True  # False: a task no one annotated (only cancelled annotations or predictions)
+    problems: list[tuple[str, str]] = field(default_factory=list)  # (kind, line) found while reading it
 
 
 def pair_key(path: Path, root: Path) -> str:

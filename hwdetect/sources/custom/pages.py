@@ -14,7 +14,14 @@ from hwdetect.sources.images import (UnreadableImage, displayed_box, displayed_s
 
 PROBLEMS = ("images_without_labels", "labels_without_images", "boxes_outside_image", "zero_area_boxes",
             "duplicate_boxes", "unreadable_images", "duplicate_names", "duplicate_images", "unmapped_classes",
-            "size_mismatch", "multi_page_images", "links_outside")
+            "size_mismatch", "multi_page_images", "links_outside", "rotated_boxes", "shapes_not_boxes",
+            "several_annotations", "unannotated_tasks")
+# Why a box of the source is not converted; the source's boxes = converted + every dropped_<reason>.
+DROP_REASONS = ("image_missing", "image_unreadable", "size_mismatch", "duplicate_names", "unmapped", "by_classes",
+                "zero_area", "duplicate", "rotated", "not_a_box", "older_annotation", "cancelled_annotation")
+ANNOTATION_REASONS = ("older_annotation", "cancelled_annotation")  # a box of an annotation not used, wherever it is
+SHAPE_PROBLEMS = {"rotated": ("rotated_boxes", "a YOLO box has no angle; draw it unrotated"),
+                  "not_a_box": ("shapes_not_boxes", "draw a rectangle instead")}
 SLACK_PX = 0.5  # boxes reaching at most this far outside the image are clipped without a report
 
 
@@ -25,14 +32,18 @@ class Conversion:
         self.cfg = cfg
         self.problems: dict[str, list[str]] = {k: [] for k in PROBLEMS}
         self.classes: Counter[str] = Counter()
-        self.boxes = Counter(converted=0, clipped=0, dropped_unmapped=0, dropped_by_classes=0, dropped_zero_area=0,
-                             dropped_duplicate=0)
+        self.boxes = Counter({"source": 0, "converted": 0, "clipped": 0, **{f"dropped_{r}": 0 for r in DROP_REASONS}})
         self.skipped: Counter[str] = Counter()  # images not converted, by problem
         self.rotated: list[str] = []
 
     def skip(self, kind: str, problem: str, images: int = 1) -> None:
         self.problems[kind].append(problem)
         self.skipped[kind] += images
+
+    def drop(self, label: Label, reason: str) -> None:
+        """Count every box of a label whose image is not used; a box of an annotation not used keeps that reason."""
+        for box in label.boxes:
+            self.boxes[f"dropped_{box.dropped if box.dropped in ANNOTATION_REASONS else reason}"] += 1
 
     def keep(self, box: Box) -> bool:
         """Whether the box's class maps to handwriting; unmapped classes are dropped (reported) or stop the stage."""
@@ -64,7 +75,15 @@ class Conversion:
         dw, dh = displayed_size(stored, orientation)
         lines = []
         for box in label.boxes:
+            if box.dropped in ANNOTATION_REASONS:
+                self.boxes[f"dropped_{box.dropped}"] += 1
+                continue
             if not self.keep(box):
+                continue
+            if box.dropped:
+                kind, fix = SHAPE_PROBLEMS[box.dropped]
+                self.problems[kind].append(f"{box.where}: {fix} (dropped)")
+                self.boxes[f"dropped_{box.dropped}"] += 1
                 continue
             scale = (fw, fh) if label.normalized else (1, 1)
             x0, y0, x1, y1 = box.x0 * scale[0], box.y0 * scale[1], box.x1 * scale[0], box.y1 * scale[1]
@@ -98,6 +117,7 @@ class Conversion:
             img, orientation = open_image(path)
         except UnreadableImage as err:
             self.skip("unreadable_images", f"{display(path)}: {one_line(str(err))}; re-export or delete it (skipped)")
+            self.drop(label, "image_unreadable")
             return False
         frame = self.frame(label, img.size, orientation)
         if frame is None:
@@ -105,6 +125,7 @@ class Conversion:
                       f"{label.where}: annotated as {label.size[0]}x{label.size[1]} but the image {display(path)} is "
                       f"{img.size[0]}x{img.size[1]}; annotate the image you ship, or ship the one you annotated "
                       f"(skipped)")
+            self.drop(label, "size_mismatch")
             return False
         if page_count(img) > 1:
             self.problems["multi_page_images"].append(
