@@ -204,7 +204,7 @@ def predict(model_path: Path, source: Path, out_dir: Path, imgsz: int | None = N
             rel = path.name if path == source else path.relative_to(source).as_posix()
             rows.extend(predict_file(model, path, rel, out, settings, crops, bar))
         if not any(r["status"] == "ok" for r in rows):
-            raise UserError(f"--source {shown(source)}: nothing to predict, all {len(rows)} skipped "
+            raise UserError(f"--source {shown(source)}: nothing to predict, every page or file was skipped "
                             f"({skip_reasons(rows)}); give page images ({', '.join(IMAGE_SUFFIXES)}) or PDFs")
         write_table(out / "predictions.csv", CSV_COLUMNS, rows)
     return rows

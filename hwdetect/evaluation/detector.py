@@ -68,7 +68,7 @@ def class_problem(names: dict | list, classes: int | None, name: str | None) -> 
         return f"detects {len(names)} classes, expected {classes}"
     found = list(names.values()) if isinstance(names, dict) else list(names)
     if name is not None and name not in found:
-        return f"detects {', '.join(map(str, found)) or 'no class'}, not {name}: its boxes would not be {name}"
+        return f"its classes are {', '.join(map(str, found)) or 'none'}, none of them {name}"
     return None
 
 
