@@ -2,13 +2,15 @@
 before any work with one line `error: params.yaml:<line>: <dotted.key>: what; fix`, exit 2, nothing changed."""
 from __future__ import annotations
 
+import hashlib
+import shutil
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from conftest import run, write_params
+from conftest import ROOT, copy_project, run, write_params
 from faults import refused
 
 CHECK = ["hwdetect.config.params"]
@@ -73,6 +75,17 @@ BAD_VALUES = [
     ({"synthetic": {"layouts": {"iam_form": float("nan")}}}, "synthetic.layouts.iam_form", "not a finite number"),
     ({"evaluate": {"iou": float("inf")}}, "evaluate.iou", "not a finite number"),
     ({"profiles": {"rtx3050": {"lr0": float("-inf")}}}, "profiles.rtx3050.lr0", "not a finite number"),
+    # A profile's model must be a YOLO box detector: DVC removes the previous model before training starts.
+    ({"profiles": {"cpu": {"model": "yolov8n-cls.yaml"}}}, "profiles.cpu.model", "is an image classifier, not a box"),
+    ({"profiles": {"cpu": {"model": "yolov8n-seg.yaml"}}}, "profiles.cpu.model", "is a segmentation model"),
+    ({"profiles": {"cpu": {"model": "yolov8s-pose.yaml"}}}, "profiles.cpu.model", "is a pose model"),
+    ({"profiles": {"cpu": {"model": "yolov8n-obb.yaml"}}}, "profiles.cpu.model", "is an oriented-box model"),
+    ({"profiles": {"cpu": {"model": "yolov8s-worldv2.yaml"}}}, "profiles.cpu.model", "needs text prompts"),
+    ({"profiles": {"cpu": {"model": "rtdetr-l.yaml"}}}, "profiles.cpu.model", "is an RT-DETR transformer"),
+    ({"profiles": {"cpu": {"model": "yolov8q.yaml"}}}, "profiles.cpu.model", "nor an architecture Ultralytics knows"),
+    ({"profiles": {"cpu": {"model": "models/mine.yaml"}}}, "profiles.cpu.model", "neither a file in the project"),
+    ({"profiles": {"rtx3050": {"model": "yolov8n-cls.pt"}}}, "profiles.rtx3050.model", "names an image classifier"),
+    ({"profiles": {"rtx3050": {"model": "yolo11n-seg.pt"}}}, "profiles.rtx3050.model", "names a segmentation model"),
 ]
 
 
@@ -128,6 +141,79 @@ def test_stage_refuses_a_bad_value_before_any_work(project, name, overrides, key
     before = {p for p in project.rglob("*") if "__pycache__" not in p.parts}
     refused([f"stages.{name}"], project, key_line(project, key))
     assert {p for p in project.rglob("*") if "__pycache__" not in p.parts} == before  # nothing new either
+
+
+def test_detection_architectures_pass_and_a_project_yaml_is_judged_by_its_head(project):
+    for model in ("yolov8n.yaml", "yolov8s-p2.yaml", "yolo11n.yaml", "yolov10n.yaml", "yolov9t.yaml"):
+        write_params(project, {"profiles": {"cpu": {"model": model}}})
+        run([sys.executable, "-m", *CHECK], project)
+    from hwdetect.config.upstream import _package_file
+    models = _package_file("ultralytics", "cfg", "models", "v8")
+    (project / "models").mkdir(exist_ok=True)
+    shutil.copy(models / "yolov8.yaml", project / "models" / "lines.yaml")
+    shutil.copy(models / "yolov8-cls.yaml", project / "models" / "pages.yaml")
+    write_params(project, {"profiles": {"cpu": {"model": "models/lines.yaml"}}})
+    run([sys.executable, "-m", *CHECK], project)
+    write_params(project, {"profiles": {"cpu": {"model": "models/pages.yaml"}}})
+    refused(CHECK, project, key_line(project, "profiles.cpu.model"), "models/pages.yaml is an image classifier")
+
+
+def test_preflight_refuses_pinned_weights_that_hold_a_classifier(project):
+    """Weights are judged by their content once the preflight stage has them: a pinned classifier is refused."""
+    import torch
+    from ultralytics.nn.tasks import ClassificationModel
+
+    weights = project / "models" / "pretrained" / "yolov8n.pt"
+    weights.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"model": ClassificationModel("yolov8n-cls.yaml", nc=2, verbose=False)}, weights)
+    sha = hashlib.sha256(weights.read_bytes()).hexdigest()
+    write_params(project, {"train": {"weights_url": "http://127.0.0.1:9/offline"},
+                           "profiles": {"cpu": {"model": "yolov8n.pt", "sha256": sha}}})
+    line = refused(["stages.preflight"], project, "params.yaml: profiles.cpu.model: yolov8n.pt is an image classifier")
+    assert line.endswith("use a detection architecture such as yolov8n.yaml, or pinned detection weights such as "
+                         "yolov8n.pt")
+    assert not (project / "data" / "preflight.json").exists()
+
+
+def git_project_with_real_params(tmp_path: Path) -> Path:
+    """A git copy of the project with params.yaml as committed here, aligned comments and all."""
+    p = copy_project(tmp_path / "project")
+    shutil.copy2(ROOT / "params.yaml", p / "params.yaml")
+    run(["git", "init", "-q"], p)
+    run(["git", "add", "-A"], p)
+    run(["git", "commit", "-qm", "project"], p)
+    return p
+
+
+EXPERIMENTS = [("profiles.cpu.model=yolov8n-cls.yaml", "profiles.cpu.model: yolov8n-cls.yaml is an image classifier"),
+               ("profiles.cpu.imgsz=321", "profiles.cpu.imgsz: 321 is not a multiple of 32"),
+               ("train.profile=rtx3050", "profiles.rtx3050.device is 0 but torch sees no CUDA GPU")]
+
+
+@pytest.mark.parametrize("setting, words", EXPERIMENTS, ids=[s for s, _ in EXPERIMENTS])
+def test_a_refused_experiment_stops_at_preflight_and_git_shows_the_changed_params(tmp_path, setting, words):
+    """`dvc exp run -S` rewrites params.yaml; preflight refuses before any stage that replaces outputs runs (the
+    end-to-end test in test_pipeline.py checks every output stays), and git sees the new value even when it keeps the
+    line's length (256 → 321, cpu → rtx3050 with the comments aligned)."""
+    if setting.startswith("train.profile") and torch_sees_a_gpu():
+        pytest.skip("this machine has a CUDA GPU, so the rtx3050 profile is not refused here")
+    p = git_project_with_real_params(tmp_path)
+    result = run(["dvc", "exp", "run", "-S", setting], p, check=False)
+    assert result.returncode != 0 and words in result.stderr, result.stderr[-2000:]
+    ran = [line for line in result.stdout.splitlines() if line.startswith("Running stage")]
+    assert ran == ["Running stage 'preflight':"], result.stdout[-2000:]
+    assert run(["git", "status", "--porcelain"], p).stdout == " M params.yaml\n"
+    key, value = setting.rsplit("=", 1)
+    changed = [line for line in run(["git", "diff", "params.yaml"], p).stdout.splitlines() if line[:1] in "+-"]
+    assert len(changed) == 4 and changed[3].startswith(f"+  ") and f": {value}" in changed[3], changed
+    run(["git", "restore", "params.yaml"], p)
+    assert (p / "params.yaml").read_bytes() == (ROOT / "params.yaml").read_bytes()
+
+
+def torch_sees_a_gpu() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
 
 
 def test_a_large_synthetic_set_is_a_one_line_warning_with_its_estimate(project):

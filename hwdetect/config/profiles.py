@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from hwdetect.cli import UserError
+from hwdetect.config.architectures import architecture_problem, weights_name_problem
 from hwdetect.config.checks import (Check, auto_batch, batch_size, cache, choice, device, gpu_indices, image_size,
                                     model_file, sha256_hex, type_)
 from hwdetect.config.registry import PRETRAINED
@@ -58,7 +59,9 @@ def check_profiles(params: dict[str, Any], fail: Fail, unknown: Unknown) -> None
 
 
 def _check_combinations(name: str, profile: dict[str, Any], fail: Fail) -> None:
-    where = ("profiles", name)
+    where, model = ("profiles", name), profile["model"]
+    if problem := architecture_problem(model) if model.endswith(".yaml") else weights_name_problem(model):
+        raise fail(where + ("model",), problem)
     if profile["model"].endswith(".pt") and "sha256" not in profile:
         known = PRETRAINED.get(Path(profile["model"]).name)
         hint = f"for Ultralytics' {Path(profile['model']).name} it is {known}" if known else "sha256sum prints it"
