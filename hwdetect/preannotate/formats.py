@@ -8,12 +8,15 @@ A page is (name, image path as displayed, width, height, boxes) with boxes as {"
 - coco/: annotations/instances_default.json + images/default/<page> (CVAT "COCO 1.0", as CVAT exports it).
 - label-studio/: tasks.json (tasks with `predictions`: model version, a score per box, rectangles in percent of the
   image), label_config.xml (the labelling interface to paste into the project) and images/<page>.
+Each writer writes the files of `pages` (each with the "image" file to copy) and lists in its files of every page
+(train.txt, instances_default.json, tasks.json) the `earlier` pages too: pages an earlier run wrote there.
 """
 from __future__ import annotations
 
 import json
 import shutil
 from pathlib import Path
+from typing import Sequence
 from urllib.parse import quote
 from xml.sax.saxutils import escape
 
@@ -33,20 +36,21 @@ LABEL_CONFIG = f"""<View>
 """
 
 
-def write_yolo(out: Path, pages: list[dict]) -> None:
+def write_yolo(out: Path, pages: list[dict], earlier: Sequence[dict] = ()) -> None:
     data = out / "obj_train_data"
     data.mkdir(parents=True)
     for name in ("obj.names", "obj_train_data/classes.txt"):
         (out / name).write_text(f"{CLASS}\n")
     (out / "obj.data").write_text("classes = 1\ntrain = data/train.txt\nnames = data/obj.names\nbackup = backup/\n")
-    (out / "train.txt").write_text("".join(f"data/obj_train_data/{p['name']}\n" for p in pages), **ENCODING)
+    listed = "".join(f"data/obj_train_data/{p['name']}\n" for p in [*pages, *earlier])
+    (out / "train.txt").write_text(listed, **ENCODING)
     for p in pages:
         shutil.copyfile(p["image"], data / p["name"])
         (data / f"{Path(p['name']).stem}.txt").write_text(
             format_boxes([b["xyxy"] for b in p["boxes"]], p["width"], p["height"]))
 
 
-def write_voc(out: Path, pages: list[dict]) -> None:
+def write_voc(out: Path, pages: list[dict], earlier: Sequence[dict] = ()) -> None:
     out.mkdir(parents=True)
     for p in pages:
         shutil.copyfile(p["image"], out / p["name"])
@@ -62,13 +66,14 @@ def write_voc(out: Path, pages: list[dict]) -> None:
             f"  </size>\n  <segmented>0</segmented>\n{objects}</annotation>\n", **ENCODING)
 
 
-def write_coco(out: Path, pages: list[dict]) -> None:
+def write_coco(out: Path, pages: list[dict], earlier: Sequence[dict] = ()) -> None:
     images = out / "images" / "default"
     images.mkdir(parents=True)
     (out / "annotations").mkdir()
     entries, annotations = [], []
-    for image_id, p in enumerate(pages, start=1):
+    for p in pages:
         shutil.copyfile(p["image"], images / p["name"])
+    for image_id, p in enumerate([*pages, *earlier], start=1):
         entries.append({"id": image_id, "file_name": p["name"], "width": p["width"], "height": p["height"]})
         for b in p["boxes"]:
             x0, y0, x1, y1 = b["xyxy"]
@@ -81,12 +86,13 @@ def write_coco(out: Path, pages: list[dict]) -> None:
     (out / "annotations" / "instances_default.json").write_text(json.dumps(document, indent=1) + "\n")
 
 
-def write_label_studio(out: Path, pages: list[dict], model_version: str) -> None:
+def write_label_studio(out: Path, pages: list[dict], model_version: str, earlier: Sequence[dict] = ()) -> None:
     (out / "images").mkdir(parents=True)
     (out / "label_config.xml").write_text(LABEL_CONFIG)
     tasks = []
     for p in pages:
         shutil.copyfile(p["image"], out / "images" / p["name"])
+    for p in [*pages, *earlier]:
         w, h = p["width"], p["height"]
         result = [{"id": f"b{k}", "from_name": "label", "to_name": "image", "type": "rectanglelabels",
                    "original_width": w, "original_height": h, "image_rotation": 0, "score": b["score"],
@@ -95,14 +101,16 @@ def write_label_studio(out: Path, pages: list[dict], model_version: str) -> None
                   for k, b in enumerate(p["boxes"], start=1) for x0, y0, x1, y1 in [b["xyxy"]]]
         score = min((b["score"] for b in p["boxes"]), default=0.0)
         url = quote(f"images/{p['name']}".encode("utf-8", "surrogateescape"))
-        tasks.append({"data": {"image": f"/data/local-files/?d={url}"},
-                      "predictions": [{"model_version": model_version, "score": score, "result": result}]})
+        prediction = {"model_version": p.get("model_version", model_version), "score": score, "result": result}
+        tasks.append({"data": {"image": f"/data/local-files/?d={url}"}, "predictions": [prediction]})
     (out / "tasks.json").write_text(json.dumps(tasks, indent=1) + "\n")
 
 
-def write_all(out: Path, pages: list[dict], formats: list[str], model_version: str) -> None:
+def write_all(out: Path, pages: list[dict], formats: list[str], model_version: str,
+              earlier: dict[str, list[dict]] | None = None) -> None:
     for fmt in formats:
+        before = (earlier or {}).get(fmt, [])
         if fmt == "label-studio":
-            write_label_studio(out / fmt, pages, model_version)
+            write_label_studio(out / fmt, pages, model_version, before)
         else:
-            {"yolo": write_yolo, "voc": write_voc, "coco": write_coco}[fmt](out / fmt, pages)
+            {"yolo": write_yolo, "voc": write_voc, "coco": write_coco}[fmt](out / fmt, pages, before)
