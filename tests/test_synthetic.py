@@ -62,11 +62,14 @@ def clean_page_of(spec, index: int):
 def test_boxes_hold_handwriting_only_and_are_tight(layout, index):
     img, inks = clean_page(layout, index)
     _, boxes = render_page(11, index, dataclasses.replace(SPEC, layouts={layout: 1.0}))
-    assert inks and len(boxes) == len(inks)
+    if layout == "print_only":
+        assert not inks and not boxes and (img < np.percentile(img, 95) - 20).sum() > 200, "print, no label"
+        return
+    assert inks and 0.7 * len(inks) <= len(boxes) <= len(inks)  # the scan's framing may cut a line at the edge off
     hand = np.zeros(img.shape, bool)
     for pts in inks:
         hand[pts[:, 1].astype(int), pts[:, 0].astype(int)] = True
-    ink = img < np.median(img) - 60
+    ink = img < np.percentile(img, 95) - 60  # a receipt lies on a darker table
     for pts in inks:
         x0, y0 = pts.min(0).astype(int)
         x1, y1 = pts.max(0).astype(int) + 1
@@ -77,6 +80,8 @@ def test_boxes_hold_handwriting_only_and_are_tight(layout, index):
         # Little else: dark pixels in the box are mostly this line's handwriting, not print or rules.
         foreign = window & ~hand[y0:y1, x0:x1]
         foreign[foreign.mean(1) > 0.6] = False  # a ruled line the writing touches (a form field) is fine
+        if window.size < 400:  # a tick sits on its printed tick box, frame and all
+            continue
         assert foreign.sum() <= 0.15 * window.sum() + 0.01 * window.size, f"print inside a box on {layout}"
     if layout != "notebook":  # a notebook page has ruled lines only, too light to count as ink here
         assert (ink & ~hand).sum() > 200, "the page carries printed text outside the boxes"
@@ -86,10 +91,10 @@ def test_scanned_boxes_follow_the_ink_and_labels_are_normalised():
     img, boxes = render_page(1, 0, SPEC)
     assert boxes
     for x0, y0, x1, y1 in boxes:
-        assert 0 <= x0 < x1 <= SPEC.width and 0 <= y0 < y1 <= SPEC.height
+        assert 0 <= x0 < x1 <= img.shape[1] and 0 <= y0 < y1 <= img.shape[0]
         inner = img[int(y0):int(np.ceil(y1)), int(x0):int(np.ceil(x1))]
         assert (inner < np.median(img) - 40).mean() > 0.02
-    rows = [r.split() for r in format_boxes(boxes, SPEC.width, SPEC.height).splitlines()]
+    rows = [r.split() for r in format_boxes(boxes, img.shape[1], img.shape[0]).splitlines()]
     assert len(rows) == len(boxes)
     assert all(r[0] == "0" and all(0 < float(v) <= 1 for v in r[1:]) for r in rows)
 

@@ -17,7 +17,7 @@ from hwdetect.config import volume
 from hwdetect.config.checks import (class_map, choice, fraction, int_range, names, number_in, ratios, sources,
                                     str_list, type_, url, weights)
 from hwdetect.config.profiles import check_profiles
-from hwdetect.config.registry import CPU_ISAS, CUSTOM_FORMATS, HANDS, LAYOUTS, PRINT_FONTS
+from hwdetect.config.registry import CPU_ISAS, CUSTOM_FORMATS, HANDS, LAYOUTS, PRINT_FONTS, SIGNATURE_FACES
 from hwdetect.config.upstream import opset_range
 from hwdetect.files.walk import read_text
 from hwdetect.paths import PARAMS
@@ -37,7 +37,8 @@ SCHEMA: dict[str, Any] = {
     "data": {"sources": sources},
     "synthetic": {"pages": type_(int, low=1, high=volume.MAX_PAGES), "width": type_(int, low=64, high=8192),
                   "height": type_(int, low=64, high=8192), "lines": int_range, "layouts": weights(LAYOUTS),
-                  "hands": names(HANDS), "print_fonts": names(tuple(PRINT_FONTS)),
+                  "hands": names(HANDS), "signatures": names(SIGNATURE_FACES),
+                  "print_fonts": names(tuple(PRINT_FONTS)),
                   "contact_sheet": type_(int, low=1, high=64), "workers": WORKERS},
     "custom": {"dir": type_(str), "format": choice("auto", *CUSTOM_FORMATS), "classes": class_map,
                "unmapped": choice("drop", "error"), "out_of_bounds": choice("clip", "error"),

@@ -10,8 +10,10 @@ CPU_ISAS = {"AVX2": "AVX2", "native": "ALL"}  # train.cpu_isa → the ONEDNN_MAX
 PRETRAINED = {"yolov8n.pt": "f59b3d833e2ff32e194b5bb8e08d211dc7c5bdf144b90d2c8412c47ccfc83b36"}
 CUSTOM_FORMATS = ("yolo", "voc", "coco", "cvat", "label-studio")  # annotation formats of the `custom` source
 
-# Page layouts of the synthetic generator; each is a function of the same name in hwdetect/synth/layouts.py.
-LAYOUTS = ("iam_form", "notebook", "letter", "form_fill", "margin_notes")
+# Page layouts of the synthetic generator: functions of the same name in hwdetect/synth/layouts.py (forms and
+# notebooks) and documents.py (letters, cheques, receipts); print_only draws any of them without its handwriting.
+LAYOUTS = ("iam_form", "notebook", "letter", "form_fill", "margin_notes", "typed_letter", "cheque", "receipt",
+           "print_only")
 
 # Handwriting faces: Hershey vector script fonts (drawn stroke by stroke) by their face name, and handwriting TTFs
 # as (package, file). All TTFs are under the SIL Open Font License.
@@ -23,8 +25,14 @@ TTF_HANDS = {
     "kalam-light": ("fontpkg_kalam", "Kalam-Light.ttf"),
     "indie-flower": ("fontpkg_indie_flower", "IndieFlower-Regular.ttf"),
     "dancing-script": ("fontpkg_dancing_script", "DancingScript[wght].ttf"),
+    "great-vibes": ("fontpkg_great_vibes", "GreatVibes-Regular.ttf"),
+    "yellowtail": ("fontpkg_yellowtail", "Yellowtail-Regular.ttf"),
+    "zeyada": ("fontpkg_zeyada", "Zeyada.ttf"),
+    "satisfy": ("fontpkg_satisfy", "Satisfy-Regular.ttf"),
 }
 HANDS = (*HERSHEY_HANDS, *TTF_HANDS)
+# Signature faces: any hand, or "scribble" (a looped stroke with no letters in it).
+SIGNATURE_FACES = (*HANDS, "scribble")
 
 # Printed faces (never labelled): (package, or None for matplotlib's bundled fonts, file).
 PRINT_FONTS = {
@@ -36,4 +44,19 @@ PRINT_FONTS = {
     "merriweather": ("fontpkg_merriweather", "Merriweather[opsz,wdth,wght].ttf"),
     "open-sans": ("fontpkg_open_sans", "OpenSans[wdth,wght].ttf"),
     "eb-garamond": ("fontpkg_eb_garamond", "EBGaramond[wght].ttf"),
+    "ibm-plex-mono": ("fontpkg_ibm_plex_mono", "IBMPlexMono-Regular.ttf"),
+    "ibm-plex-mono-bold": ("fontpkg_ibm_plex_mono", "IBMPlexMono-Bold.ttf"),
+    "inconsolata": ("fontpkg_inconsolata", "Inconsolata[wdth,wght].ttf"),
+    "source-code-pro": ("fontpkg_source_code_pro", "SourceCodePro[wght].ttf"),
+    "space-mono": ("fontpkg_space_mono", "SpaceMono-Regular.ttf"),
+    "roboto-mono": ("fontpkg_roboto_mono", "RobotoMono[wght].ttf"),
+    "roboto": ("fontpkg_roboto", "Roboto[wdth,wght].ttf"),
+    "lato": ("fontpkg_lato", "Lato-Regular.ttf"),
+    "lato-black": ("fontpkg_lato", "Lato-Black.ttf"),
+    "oswald": ("fontpkg_oswald", "Oswald[wght].ttf"),
+    "libre-baskerville": ("fontpkg_libre_baskerville", "LibreBaskerville[wght].ttf"),
+    "playfair-display": ("fontpkg_playfair_display", "PlayfairDisplay[wght].ttf"),
 }
+# Monospaced printed faces: the ones typewritten and dot-matrix print is set in.
+MONO_FONTS = ("dejavu-mono", "ibm-plex-mono", "ibm-plex-mono-bold", "inconsolata", "source-code-pro", "space-mono",
+              "roboto-mono")

@@ -23,7 +23,7 @@ from hwdetect.synth.pages import PageSpec, contact_sheet, render_page
 def page_spec(s: dict) -> PageSpec:
     """The page recipe from params.yaml's `synthetic` section."""
     return PageSpec(s["width"], s["height"], tuple(s["lines"]), dict(s["layouts"]), tuple(s["hands"]),
-                    tuple(s["print_fonts"]))
+                    tuple(s["print_fonts"]), tuple(s["signatures"]))
 
 
 def _write_page(index: int, out: Path, seed: int, spec: PageSpec, keep: int):

@@ -1,72 +1,14 @@
 """Page layouts: the printed parts of a page (never labelled) and the slots where handwriting goes.
 
 Each layout draws its print on a grey PIL page and returns slots; a slot becomes one handwritten line, so one box.
+More document kinds (typed letters, cheques, receipts) are in documents.py.
 """
 from __future__ import annotations
 
-import importlib
-from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
-
-import matplotlib
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
 
-from hwdetect.config.registry import LAYOUTS, PRINT_FONTS
-from hwdetect.synth.handwriting import text_length, words_from
-
-MPL_FONTS = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
-
-
-@dataclass(frozen=True)
-class Slot:
-    x0: float        # where the handwriting starts
-    baseline: float
-    x_max: float     # where it must stop
-    size: float      # letter size in pixels
-    words: int       # at most this many words
-
-
-@lru_cache(maxsize=256)
-def font(name: str, size: int) -> ImageFont.FreeTypeFont:
-    package, file = PRINT_FONTS[name]
-    folder = MPL_FONTS if package is None else Path(importlib.import_module(package).__file__).parent / "files"
-    return ImageFont.truetype(str(folder / file), max(6, size))
-
-
-class Printer:
-    """Draws printed text and rules on a page with the page's fonts."""
-
-    def __init__(self, page: Image.Image, rng: np.random.Generator, fonts: list[str]):
-        self.draw, self.rng, self.fonts = ImageDraw.Draw(page), rng, fonts
-        self.w, self.h = page.size
-
-    def pick(self) -> str:
-        return self.fonts[self.rng.integers(len(self.fonts))]
-
-    def text(self, xy: tuple[float, float], text: str, size: float, name: str | None = None, bold: bool = False):
-        self.draw.text(xy, text, fill=int(self.rng.integers(0, 60)), font=font(name or self.pick(), int(size)),
-                       stroke_width=int(bold), stroke_fill=int(self.rng.integers(0, 60)) if bold else None)
-
-    def paragraph(self, x: float, y: float, x_max: float, lines: int, size: float, name: str | None = None) -> float:
-        """Typeset lines of real text between x and x_max; return the y below them."""
-        name, bold = name or self.pick(), self.rng.random() < 0.25
-        f, words = font(name, int(size)), words_from(self.rng, lines * 20)
-        space = f.getlength(" ")
-        for _ in range(lines):
-            line, width = [], -space
-            while words and width + space + text_length(f, words[0]) <= x_max - x:
-                width += space + text_length(f, words[0])
-                line.append(words.pop(0))
-            line = " ".join(line)
-            self.text((x, y), line, size, name, bold)
-            y += size * self.rng.uniform(1.25, 1.6)
-        return y
-
-    def rule(self, y: float, x0: float = 0.0, x1: float | None = None, grey: int | None = None) -> None:
-        grey = int(self.rng.integers(0, 120)) if grey is None else grey
-        self.draw.line([(x0, y), (self.w if x1 is None else x1, y)], fill=grey, width=max(1, self.w // 500))
+from hwdetect.synth.handwriting import words_from
+from hwdetect.synth.printer import Printer, Slot, font
 
 
 def iam_form(p: Printer, lines: tuple[int, int]) -> list[Slot]:
@@ -142,13 +84,26 @@ def form_fill(p: Printer, lines: tuple[int, int]) -> list[Slot]:
     p.text((m, y), " ".join(w.upper() for w in words_from(p.rng, 2)), u * p.rng.uniform(2.5, 3.5), bold=True)
     y = p.paragraph(m, y + u * 5, p.w - m, int(p.rng.integers(1, 3)), u * 1.5) + u * 5
     size, slots = u * p.rng.uniform(1.6, 2.4), []
+    face = p.pick()
     for label in ("Name:", "Address:", "City:", "Date:", "Signature:", "Phone:", "Remarks:")[: int(p.rng.integers(3, 8))]:
-        p.text((m, y - u * 2), label, u * 1.7)
-        x = m + p.draw.textlength(label, font=font("dejavu-sans", int(u * 1.7))) + u * 2
+        p.text((m, y - u * 2), label, u * 1.7, face)
+        x = m + p.draw.textlength(label, font=font(face, int(u * 1.7))) + u * 2
         p.rule(y + size * 0.8, x, p.w - m, grey=int(p.rng.integers(0, 120)))  # below most descenders
         if p.rng.random() < 0.85:
-            slots.append(Slot(x + u, y, p.w - m, size, int(p.rng.integers(1, 6))))
+            kind = "signature" if label == "Signature:" else "line"
+            slots.append(Slot(x + u, y, p.w - m, size, int(p.rng.integers(1, 6)), kind))
         y += u * p.rng.uniform(5, 7)
+    if p.rng.random() < 0.5:  # tick boxes, some ticked
+        box, x = u * 1.8, m
+        for word in words_from(p.rng, int(p.rng.integers(2, 5))):
+            p.box(x, y - box, x + box, y, grey=40)
+            p.text((x + box * 1.5, y - box), word.capitalize(), u * 1.6, face)
+            if p.rng.random() < 0.6:
+                slots.append(Slot(x, y, x + box, box, 1, "tick"))
+            x += box * 2.5 + p.draw.textlength(word, font=font(face, int(u * 1.6))) + u * 3
+            if x > p.w - m - u * 10:
+                break
+        y += u * 5
     cols, row_h = int(p.rng.integers(2, 5)), u * p.rng.uniform(5, 7)
     xs = np.linspace(m, p.w - m, cols + 1)
     for r in range(int(p.rng.integers(2, 6))):
@@ -174,7 +129,7 @@ def margin_notes(p: Printer, lines: tuple[int, int]) -> list[Slot]:
     x0, x1 = (margin, p.w - u * 4) if left else (u * 4, p.w - margin)
     y, size, slots = u * 4, u * p.rng.uniform(1.4, 2.2), []
     while y < p.h - u * 15:
-        y = p.paragraph(x0, y, x1, int(p.rng.integers(3, 8)), u * p.rng.uniform(1.3, 1.9)) + u * 2.5
+        y = p.paragraph(x0, y, x1, int(p.rng.integers(3, 8)), u * p.rng.uniform(1.3, 1.9), p.body, p.style) + u * 2.5
         if p.rng.random() < 0.3:
             slots.append(Slot(x0 + u * 2, y + u * 1.5, x1, size * 1.2, 12))
             y += u * 5
@@ -188,11 +143,4 @@ def margin_notes(p: Printer, lines: tuple[int, int]) -> list[Slot]:
     return slots
 
 
-DRAWERS = {f.__name__: f for f in (iam_form, notebook, letter, form_fill, margin_notes)}
-if set(DRAWERS) != set(LAYOUTS):
-    raise ImportError(f"layouts in hwdetect/config/registry.py and functions here differ: {set(DRAWERS) ^ set(LAYOUTS)}")
-
-
-def draw_layout(name: str, page: Image.Image, rng: np.random.Generator, fonts: list[str],
-                lines: tuple[int, int]) -> list[Slot]:
-    return DRAWERS[name](Printer(page, rng, fonts), lines)
+LAYOUTS = {f.__name__: f for f in (iam_form, notebook, letter, form_fill, margin_notes)}

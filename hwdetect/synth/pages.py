@@ -1,5 +1,5 @@
-"""Render one synthetic document page: a layout's printed parts (never labelled) and its handwritten lines
-(one box each, from the ink drawn), then scanner artefacts. Also the contact sheet of sample pages.
+"""Render one synthetic document page: a layout's printed parts (never labelled) and its handwriting (one box per
+line, signature or tick, from the ink drawn), then scanner or camera artefacts. Also the contact sheet of sample pages.
 """
 from __future__ import annotations
 
@@ -10,9 +10,20 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from hwdetect.config.registry import LAYOUTS
+from hwdetect.synth.documents import DOCUMENTS
 from hwdetect.synth.handwriting import draw_line, random_writer, styled, words_from
-from hwdetect.synth.layouts import draw_layout
-from hwdetect.synth.scan import scan
+from hwdetect.synth.layouts import LAYOUTS as FORMS
+from hwdetect.synth.printer import Printer
+from hwdetect.synth.scan import photocopy, scan
+from hwdetect.synth.signatures import draw_signature, draw_tick
+
+DRAWERS = {**FORMS, **DOCUMENTS}
+if set(DRAWERS) | {"print_only"} != set(LAYOUTS):
+    raise ImportError(f"layouts in hwdetect/config/registry.py and hwdetect/synth differ: {set(DRAWERS) ^ set(LAYOUTS)}")
+# Page height over width, where a document kind has its own shape (Letter to A4 portrait, a cheque's strip).
+ASPECT = {"letter": (1.29, 1.42), "typed_letter": (1.29, 1.42), "cheque": (0.42, 0.48), "receipt": (1.2, 1.5)}
+PHOTOCOPIED = 0.2  # share of pages whose print is a worn photocopy (handwriting added on the copy)
 
 
 @dataclass(frozen=True)
@@ -23,6 +34,7 @@ class PageSpec:
     layouts: dict[str, float]        # layout name → weight
     hands: tuple[str, ...]           # handwriting faces to pick writers from
     print_fonts: tuple[str, ...]     # printed faces
+    signatures: tuple[str, ...] = ("scribble",)  # signature faces (registry.SIGNATURE_FACES)
     writer_ranges: tuple[tuple[str, float, float], ...] = ()  # (Writer field, low, high): styles forced into a range
 
 
@@ -32,19 +44,32 @@ def render_page(seed: int, index: int, spec: PageSpec) -> tuple[np.ndarray, list
     names = sorted(spec.layouts)
     weights = np.array([spec.layouts[n] for n in names], float)
     layout = names[rng.choice(len(names), p=weights / weights.sum())]
-    page = Image.new("L", (spec.width, spec.height), int(rng.integers(205, 256)))
-    slots = draw_layout(layout, page, rng, list(spec.print_fonts), spec.lines)
+    print_only = layout == "print_only"
+    if print_only:  # any document, its handwriting left out
+        layout = sorted(DRAWERS)[rng.integers(len(DRAWERS))]
+    low, high = ASPECT.get(layout, (spec.height / spec.width,) * 2)
+    page = Image.new("L", (spec.width, round(spec.width * rng.uniform(low, high))), int(rng.integers(205, 256)))
+    slots = DRAWERS[layout](Printer(page, rng, list(spec.print_fonts)), spec.lines)
     img = np.array(page)
+    if rng.random() < PHOTOCOPIED:
+        img = photocopy(img, rng)
     writer = random_writer(rng, 1.0, list(spec.hands))
     for field, low, high in spec.writer_ranges:
         writer = dataclasses.replace(writer, **{field: rng.uniform(low, high)})
     scale = rng.uniform(0.8, 1.25)  # small and large hands for the same layout
     text, inks = styled(rng, writer, words_from(rng, 600)), []
-    for slot in slots:
+    for slot in [] if print_only else slots:
         w = dataclasses.replace(writer, size=slot.size * scale)
-        baseline = slot.baseline + rng.normal(0, 0.12 * w.size)  # uneven line spacing
-        ink, used = draw_line(img, rng, w, text[: slot.words], slot.x0, baseline, slot.x_max)
-        text = text[max(used, 1):] or styled(rng, writer, words_from(rng, 600))
+        if slot.kind == "signature":
+            ink = draw_signature(img, rng, writer, slot, list(spec.signatures), scale)
+        elif slot.kind == "tick":
+            ink = draw_tick(img, rng, w, slot)
+        else:
+            baseline = slot.baseline + rng.normal(0, 0.12 * w.size)  # uneven line spacing
+            words = styled(rng, writer, list(slot.text)) if slot.text else text[: slot.words]
+            ink, used = draw_line(img, rng, w, words, slot.x0, baseline, slot.x_max)
+            if not slot.text:
+                text = text[max(used, 1):] or styled(rng, writer, words_from(rng, 600))
         if ink is not None:
             inks.append(ink)
     return scan(img, rng, inks, pad=0.5)

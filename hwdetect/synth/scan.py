@@ -6,6 +6,7 @@ import numpy as np
 
 FRAMING = (0.8, 1.2)  # zoom range of the scan: < 1 the sheet sits in a wider frame, > 1 its edges are cut off
 MIN_VISIBLE_INK = 20  # ink pixels of a line that must stay in the frame for it to be labelled
+PHOTO = 0.12  # share of pages photographed with a phone rather than scanned
 
 
 def bleed_through(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -29,18 +30,50 @@ def lighting(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
     return field
 
 
-def scan(img: np.ndarray, rng: np.random.Generator, inks: list[np.ndarray], pad: float) -> tuple[np.ndarray, list]:
-    """Return the scanned page and one box (x0, y0, x1, y1) per ink point set, after the same framing, rotation and
-    skew. Framing zooms the sheet in or out (pages scanned with wide margins, or cropped): a line cut by the frame
-    keeps the box of its visible ink."""
-    h, w = img.shape
+def photocopy(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A worn photocopy of the printed page: harder contrast, print thickened or broken up, toner specks, a streak."""
     paper = float(np.median(img))
-    out = bleed_through(img, rng) if rng.random() < 0.3 else img.astype(np.float32)
+    out = paper - (paper - img.astype(np.float32)) * rng.uniform(1.1, 1.8)
+    kernel = np.ones((2, 2), np.uint8)
+    out = cv2.erode(out, kernel) if rng.random() < 0.5 else cv2.dilate(out, kernel) if rng.random() < 0.3 else out
+    h, w = img.shape
+    n = int(h * w * rng.uniform(1e-4, 1.5e-3))
+    ys, xs = rng.integers(0, h, n), rng.integers(0, w, n)
+    out[ys, xs] = rng.uniform(0, 120, n)
+    if rng.random() < 0.4:
+        x = int(rng.integers(0, w))
+        out[:, x:x + int(rng.integers(2, max(3, w // 30)))] -= rng.uniform(15, 60)
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def _framing(w: int, h: int, rng: np.random.Generator) -> tuple[np.ndarray, bool]:
+    """The page-to-image homography: a flatbed scan (zoom, small rotation and skew), or now and then a phone photo
+    (perspective, the page on a darker background)."""
     zoom = float(np.exp(rng.uniform(np.log(FRAMING[0]), np.log(FRAMING[1]))))
     centre = (w * rng.uniform(0.4, 0.6), h * rng.uniform(0.4, 0.6))
     m = cv2.getRotationMatrix2D(centre, rng.uniform(-1.5, 1.5), zoom)
     m[0, 1] += rng.uniform(-0.015, 0.015)  # skew
-    out = cv2.warpAffine(out, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=paper)
+    homography = np.vstack([m, (0, 0, 1)])
+    photo = rng.random() < PHOTO
+    if photo:
+        corners = np.float32([(0, 0), (w, 0), (w, h), (0, h)])
+        moved = corners * rng.uniform(0.82, 0.95) + np.float32((w, h)) * rng.uniform(0.02, 0.08, 2)
+        moved += rng.normal(0, 0.025, (4, 2)).astype(np.float32) * np.float32((w, h))
+        homography = cv2.getPerspectiveTransform(corners, moved.astype(np.float32)) @ homography
+    return homography, photo
+
+
+def scan(img: np.ndarray, rng: np.random.Generator, inks: list[np.ndarray], pad: float) -> tuple[np.ndarray, list]:
+    """Return the scanned page and one box (x0, y0, x1, y1) per ink point set, after the same framing, rotation and
+    skew (or perspective). Framing zooms the sheet in or out (pages scanned with wide margins, or cropped): a line cut
+    by the frame keeps the box of its visible ink."""
+    h, w = img.shape
+    paper = float(np.median(img))
+    out = bleed_through(img, rng) if rng.random() < 0.3 else img.astype(np.float32)
+    homography, photo = _framing(w, h, rng)
+    border = float(rng.uniform(20, 140)) if photo else paper
+    out = cv2.warpPerspective(out, homography, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                              borderValue=border)
     out += lighting((h, w), rng)
     edge = int(rng.integers(0, w // 40 + 1)) if rng.random() < 0.6 else 0
     out[:, :edge] = out[:, :edge] * rng.uniform(0.1, 0.5)  # dark scanner edge
@@ -51,7 +84,7 @@ def scan(img: np.ndarray, rng: np.random.Generator, inks: list[np.ndarray], pad:
     page = cv2.imdecode(cv2.imencode(".jpg", page, [cv2.IMWRITE_JPEG_QUALITY, quality])[1], cv2.IMREAD_GRAYSCALE)
     boxes = []
     for pts in inks:
-        r = pts @ m[:, :2].T + m[:, 2]
+        r = cv2.perspectiveTransform(pts.reshape(-1, 1, 2).astype(np.float64), homography).reshape(-1, 2)
         r = r[(r[:, 0] >= 0) & (r[:, 0] < w) & (r[:, 1] >= 0) & (r[:, 1] < h)]
         if len(r) < MIN_VISIBLE_INK:
             continue
