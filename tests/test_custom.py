@@ -438,7 +438,8 @@ def test_stage_converts_data_custom_and_prints_the_report(project):
     out = project / "data" / "sources" / "custom"
     assert labels(out, "a") == approx([[0, 0.35, 0.2, 0.5, 0.2]])
     printed = result.stdout
-    assert "custom: 1 of 2 images (1 boxes, 1 groups) converted from data/custom (voc) to data/sources/custom" in printed
+    assert ("custom: 1 of 2 images (1 of 2 boxes, 1 groups) converted from data/custom (voc) to "
+            "data/sources/custom") in printed
     assert "data/custom/b.jpg: no label" in printed and "data/custom/a.xml: object 2: class 'printed'" in printed
     assert json.loads((out / "report.json").read_text())["images"]["converted"] == 1
 

@@ -94,7 +94,75 @@ def folder_at(folder: Path, path: Path) -> None:
 YOLO = {"a.jpg": jpeg(), "classes.txt": b"handwriting\n"}
 VOC_HEAD = b"<annotation><size><width>64</width><height>48</height></size>"
 
+def cvat(*images: tuple[str, str], head: str = "") -> bytes:
+    """CVAT for images 1.1: an <image> of 64 x 48 per (name, shapes)."""
+    body = "".join(f'<image id="{i}" name="{name}" width="64" height="48">{shapes}</image>\n'
+                   for i, (name, shapes) in enumerate(images))
+    return (f'<?xml version="1.0" encoding="utf-8"?>\n{head}<annotations>\n<version>1.1</version>\n'
+            f'<meta><task><id>1</id><name>scans</name></task></meta>\n{body}</annotations>\n').encode()
+
+
+def box(label: str = "handwriting", extra: str = "", coords: tuple = (4, 4, 24, 14)) -> str:
+    return (f'<box label="{label}" source="manual" occluded="0" xtl="{coords[0]}" ytl="{coords[1]}" '
+            f'xbr="{coords[2]}" ybr="{coords[3]}"{extra} z_order="0"></box>')
+
+
+def studio(*tasks: tuple[str, list], image: str = "") -> bytes:
+    """Label Studio JSON: a task per (image URL, annotations, each a list of [x, y, w, h] in percent)."""
+    return json.dumps([{"id": n, "data": {"image": url}, "annotations": [
+        {"id": 10 * n + k, "was_cancelled": False, "updated_at": f"2024-05-0{k + 1}T08:00:00Z", "result": [
+            {"type": "rectanglelabels", "original_width": 64, "original_height": 48, "from_name": "label",
+             "to_name": "image", "value": {"x": x, "y": y, "width": w, "height": h, "rotation": 0,
+                                           "rectanglelabels": ["handwriting"]}} for x, y, w, h in rects]}
+        for k, rects in enumerate(annotations)]} for n, (url, annotations) in enumerate(tasks, start=1)]).encode()
+
+
+ONE_TASK = studio(("/data/upload/1/3f2a9c1b-a.jpg", [[[10, 10, 40, 20]]]))
 REFUSED: dict[str, tuple[Files, tuple[str, ...], dict]] = {
+    "cvat video export": ({"images/a.jpg": jpeg(), "annotations.xml": cvat().replace(
+        b"</annotations>", ('<track id="0" label="handwriting">' + box(extra=' frame="0"') + "</track></annotations>")
+        .encode())}, ("annotations.xml", "CVAT for video 1.1", "CVAT for images 1.1"), {}),
+    "cvat doctype": ({"images/a.jpg": jpeg(), "annotations.xml": cvat(("a.jpg", box()), head=(
+        '<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>\n'))},
+        ("annotations.xml", "DOCTYPE"), {}),
+    "cvat malformed": ({"images/a.jpg": jpeg(), "annotations.xml": cvat(("a.jpg", box()))[:-30]},
+                       ("annotations.xml:", "malformed XML", "CVAT for images 1.1"), {}),
+    "cvat box not numbers": ({"images/a.jpg": jpeg(), "annotations.xml": cvat(("a.jpg", box(coords=(4, "x", 24, 14))))},
+                             ("annotations.xml: image id 0 (a.jpg): box 1", "needs the numbers"), {}),
+    "cvat box infinite": ({"images/a.jpg": jpeg(), "annotations.xml": cvat(("a.jpg", box(coords=(4, 4, "inf", 14))))},
+                          ("annotations.xml: image id 0 (a.jpg): box 1", "finite"), {}),
+    "cvat polygon broken": ({"images/a.jpg": jpeg(), "annotations.xml": cvat(
+        ("a.jpg", '<polygon label="handwriting" points="1,2;3" z_order="0"></polygon>'))},
+        ("annotations.xml: image id 0 (a.jpg): polygon 1", "x,y pairs"), {}),
+    "cvat box without label": ({"images/a.jpg": jpeg(), "annotations.xml": cvat(("a.jpg", box(label="")))},
+                               ("annotations.xml: image id 0 (a.jpg): box 1", "has no label"), {}),
+    "cvat image without name": ({"images/a.jpg": jpeg(), "annotations.xml": cvat(("", box()))},
+                                ("annotations.xml: image id 0", "has no name"), {}),
+    "cvat without its images": ({"annotations.xml": cvat(("a.jpg", box()), ("b.jpg", box()))},
+                                ("1 annotation file", "annotations.xml", "'Save images'"), {}),
+    "cvat most images missing": ({"images/a.jpg": jpeg(), "annotations.xml": cvat(
+        ("a.jpg", box()), ("b.jpg", box()), ("c.jpg", box()))}, ("annotations.xml: 2 of 3 image entries",
+                                                                  "'Save images'"), {}),
+    "label studio without its images": ({"project-1-at-2024.json": ONE_TASK},
+                                        ("project-1-at-2024.json", "Label Studio", "media/upload/"), {}),
+    "coco without its images": ({"result.json": coco_one()},
+                                ("result.json", "'Save images'", "Label Studio: its COCO zip holds no images"), {}),
+    "label studio invalid json": ({"a.jpg": jpeg(), "p.json": b'[{"id": 1,\n "data": }]'},
+                                  ("p.json:2", "invalid JSON"), {}),
+    "label studio entry not a task": ({"a.jpg": jpeg(), "p.json": b"[1, 2]"}, ("p.json: entry 1", "not a task"), {}),
+    "label studio x not a number": ({"a.jpg": jpeg(), "p.json": ONE_TASK.replace(b'"x": 10', b'"x": "10"')},
+                                    ("p.json: task 1: annotation 10", "x must be a finite number"), {}),
+    "label studio labels not a list": ({"a.jpg": jpeg(), "p.json": ONE_TASK.replace(
+        b'["handwriting"]', b'"handwriting"')}, ("p.json: task 1", "rectanglelabels must be a list"), {}),
+    "label studio data without image": ({"a.jpg": jpeg(), "p.json": ONE_TASK.replace(b'"image"', b'"text"')
+                                         .replace(b"3f2a9c1b-a.jpg", b"hello")},
+                                        ("p.json: task 1", "no image URL"), {}),
+    "label studio result not a list": ({"a.jpg": jpeg(), "p.json": ONE_TASK.replace(b'"result": [', b'"result": [[')
+                                        .replace(b'}]}]}]', b'}]]}]}]')}, ("p.json: task 1", "result must be a list"),
+                                       {}),
+    "label studio most images missing": ({"a.jpg": jpeg(), "p.json": studio(
+        ("/data/upload/1/a.jpg", [[[1, 1, 5, 5]]]), ("/data/upload/1/b.jpg", [[[1, 1, 5, 5]]]),
+        ("/data/upload/1/c.jpg", [[[1, 1, 5, 5]]]))}, ("p.json: 2 of 3 image entries", "media/upload/"), {}),
     "missing folder": ({}, ("data/cases/nowhere", "not found"), {"dir": "data/cases/nowhere"}),
     "no images": ({"a.txt": GOOD_ROW}, ("data/cases/no images", "no images"), {}),
     "no annotations": ({"a.jpg": jpeg()}, ("data/cases/no annotations", "no annotation files"), {}),
@@ -203,13 +271,31 @@ def report(project: Path) -> dict:
 
 
 GOOD = {**YOLO, "a.txt": GOOD_ROW}
+HALF_MISSING = [(f"p{n}.jpg", "".join(box(coords=(1 + k, 1, 20 + k, 9)) for k in range(count))) for n, count in
+                enumerate([3, 3, 3, 3, 3, 5, 5, 5, 5, 4])]  # 39 boxes, the last five pages' 24 without their image
+VOC_200 = {f"p{n}.xml": VOC_HEAD + b"".join(b"<object><name>handwriting</name><bndbox><xmin>%d</xmin><ymin>2</ymin>"
+                                            b"<xmax>%d</xmax><ymax>9</ymax></bndbox></object>" % (k, k + 20)
+                                            for k in range(1, 21)) + b"</annotation>" for n in range(10)}
 COUNTED: dict[str, tuple[Files, tuple[str, ...]]] = {
+    "cvat half its images": ({**{f"images/p{n}.jpg": jpeg((64 + n, 48)) for n in range(5)},
+                              "annotations.xml": cvat(*HALF_MISSING).replace(b'width="64"', b"")},
+                             ("24 of 39 boxes dropped (24 on missing images)", "5 labels without images")),
+    "voc of 200 boxes, one image missing": ({**VOC_200, **{f"p{n}.jpg": jpeg() for n in range(9)}},
+                                            ("20 of 200 boxes dropped (20 on missing images)",)),
+    "cvat rotated box": ({"images/a.jpg": jpeg(), "annotations.xml": cvat(("a.jpg", box() + box(
+        extra=' rotation="30"')))}, ("1 of 2 boxes dropped (1 rotated)", "1 rotated boxes")),
+    "label studio older annotation": ({"images/a.jpg": jpeg(), "p.json": studio(
+        ("/data/upload/1/3f2a9c1b-a.jpg", [[[10, 10, 40, 20]], [[10, 10, 40, 20], [50, 50, 10, 10]]]))},
+        ("1 of 3 boxes dropped (1 older annotation)", "1 several annotations")),
+    "label studio unannotated task": ({"a.jpg": jpeg(), "b.jpg": jpeg((60, 40)), "p.json": studio(
+        ("/data/upload/1/a.jpg", [[[10, 10, 40, 20]]]), ("/data/upload/1/b.jpg", []))},
+        ("1 of 2 images not used", "1 unannotated tasks", "1 images without labels")),
     "multi-page tiff": ({**GOOD, "t.tif": tiff_pages(3), "t.txt": GOOD_ROW}, ("1 multi page images",)),
     "image without label": ({**GOOD, "b.jpg": jpeg()}, ("1 of 2 images not used", "images without labels")),
     "label without image": ({**GOOD, "b.txt": GOOD_ROW}, ("labels without images",)),
     "zero-byte image": ({**GOOD, "b.jpg": b"", "b.txt": GOOD_ROW}, ("1 of 2 images not used", "unreadable images")),
-    "degenerate box": ({**YOLO, "a.txt": GOOD_ROW + b"0 0.5 0.5 0 0.2\n"}, ("1 boxes dropped (1 zero area)",)),
-    "duplicate boxes": ({**YOLO, "a.txt": GOOD_ROW * 3}, ("2 boxes dropped (2 duplicate)",)),
+    "degenerate box": ({**YOLO, "a.txt": GOOD_ROW + b"0 0.5 0.5 0 0.2\n"}, ("1 of 2 boxes dropped (1 zero area)",)),
+    "duplicate boxes": ({**YOLO, "a.txt": GOOD_ROW * 3}, ("2 of 3 boxes dropped (2 duplicate)",)),
     "huge box clipped": ({**YOLO, "a.txt": GOOD_ROW + b"0 0.5 0.5 1e300 0.2\n"}, ("boxes outside image",)),
     "unmapped class dropped": ({**YOLO, "classes.txt": b"handwriting\nstamp\n", "a.txt": GOOD_ROW +
                                 b"1 0.5 0.5 0.2 0.2\n"}, ("1 unmapped", "unmapped classes")),
@@ -281,3 +367,34 @@ def test_groups_whose_names_hold_commas_stay_apart_through_source_and_split(proj
     rows = read_table(project / "data" / "split" / "manifest.csv")
     assert len(rows) == 6 and sorted({row["group"] for row in rows}) == sorted(writers)
     assert sorted(row["split"] for row in rows) == ["test", "test", "train", "train", "val", "val"]
+
+
+def test_the_same_export_twice_is_a_warning_and_split_spreads_it_page_by_page(project):
+    """One CVAT export unzipped twice, into two folders, as the only source: the custom stage lists the copies, and
+    split, given too few groups to fill val and test, splits the pages one by one (the copies of a page together)
+    with a warning rather than stopping."""
+    export = {f"images/p{n}.jpg": jpeg((64 + n, 48)) for n in range(4)}
+    export["annotations.xml"] = cvat(*[(f"p{n}.jpg", box()) for n in range(4)]).replace(b'width="64"', b"")
+    use(project, "twice", {f"{folder}/{name}": data for folder in ("task", "task (1)")
+                           for name, data in export.items()})
+    write_params(project, {"data": {"sources": ["custom"]}})
+    try:
+        line, _ = warned(project)
+        assert "4 duplicate images" in line, line
+        stage(project, "source", "custom")
+        result = run([sys.executable, "-m", "stages.split"], project, check=False)
+    finally:
+        write_params(project, {"data": {"sources": ["synthetic"]}})
+    out = result.stdout + result.stderr
+    assert result.returncode == 0 and "error:" not in out, out[-2000:]
+    assert [line for line in out.splitlines() if line.startswith("warning:")] == [
+        "warning: split: source custom: its 8 images form 1 group(s), too few to give every split some, so its pages "
+        "were split one by one (identical pages kept together) and pages of one document may be in more than one "
+        "split; put each document or writer in a sub-folder of its own in data/custom (README: Your own annotated "
+        "documents)"]
+    rows = read_table(project / "data" / "split" / "manifest.csv")
+    by_page: dict[str, set[str]] = {}
+    for row in rows:
+        by_page.setdefault(row["image"].split("__")[-1], set()).add(row["split"])
+    assert len(rows) == 8 and all(len(splits) == 1 for splits in by_page.values()), rows
+    assert {row["split"] for row in rows} == {"train", "val", "test"}

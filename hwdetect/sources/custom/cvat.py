@@ -80,7 +80,8 @@ def read_cvat(path: Path, root: Path) -> list[Label]:
     labels, all_bases = [], []
     for number, image in enumerate(top.findall("image"), start=1):
         name = image.get("name")
-        where = f"{display(path)}: image id {one_line(image.get('id', str(number)))[:20]} ({one_line(name or '')[:120]})"
+        shown_id = one_line(image.get("id", str(number)))[:20]
+        where = f"{display(path)}: image id {shown_id} ({one_line(name or '')[:120]})"
         if not name:
             raise UserError(f"{where}: has no name; {FIX}")
         subset = image.get("subset")
