@@ -5,6 +5,7 @@ import csv
 import json
 import shutil
 import sys
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,8 @@ from PIL import Image, ImageDraw
 
 from conftest import ROOT, run
 from hwdetect.predict import predict
-from hwdetect.sources.images import ORIENTATION_TAG, read_displayed_rgb
+from hwdetect.sources.images import ORIENTATION_TAG, ImagePages, read_displayed_rgb
+from hwdetect.sources.pdf import PdfPages
 from hwdetect.training import runtime
 
 # .pt and .onnx see the same letterboxed input (rect=False), so they must give the same boxes up to float rounding.
@@ -91,7 +93,9 @@ def test_cli_writes_boxes_in_original_pixels_for_odd_images(tmp_path, trained_pr
     result = run([sys.executable, "-m", "hwdetect.predict", "--model", str(models / "best.pt"), "--source",
                   str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--conf", "0.001", "--crops"], trained_project)
     out = tmp_path / "out"
-    assert "predict: 8 images" in result.stdout and "2 files skipped" in result.stdout
+    assert "predict: 8 pages" in result.stdout and "2 skipped" in result.stdout
+    assert "warning: predict: 2 of 10 pages or files skipped (1 not an image file Pillow can read; 1 PDF: cannot " \
+           "read it" in result.stdout
     with (out / "predictions.csv").open(newline="") as f:
         rows = {r["file"]: r for r in csv.DictReader(f)}
     assert list(rows) == sorted(rows) == sorted([*sizes, "notes.txt", "scan.pdf"])
@@ -205,3 +209,32 @@ def test_broken_model_file_is_a_one_line_error(tmp_path):
                          "--out", str(tmp_path / "o"))
     assert result.returncode == 2 and "Traceback" not in result.stderr and len(result.stderr.splitlines()) == 1
     assert result.stderr.startswith(f"error: --model {tmp_path}/best.pt: cannot load the model (")
+
+
+def fax(path: Path, pages: int) -> None:
+    """A fax-like multi-page TIFF (1-bit, Group 4) or PDF of A4 pages at 100 dpi, each page numbered by a bar."""
+    images = [Image.new("1", (827, 1169), 1) for _ in range(pages)]
+    for number, img in enumerate(images):
+        ImageDraw.Draw(img).rectangle((50, 50 + 30 * number, 700, 60 + 30 * number), fill=0)
+    extra = {"compression": "group4"} if path.suffix == ".tif" else {}
+    images[0].save(path, save_all=True, append_images=images[1:], resolution=100, **extra)
+
+
+@pytest.mark.parametrize("suffix, reader", [(".tif", ImagePages), (".pdf", lambda path: PdfPages(path, 100))])
+def test_pages_are_read_one_at_a_time_in_bounded_memory(suffix, reader, tmp_path, monkeypatch):
+    """30 pages of 2.9 MB each as RGB: reading them all holds about one page at a time, and the file is opened once."""
+    fax(tmp_path / f"fax{suffix}", 30)
+    opened = []
+    real_open = Path.open
+    monkeypatch.setattr(Path, "open", lambda self, *a, **k: opened.append(self) or real_open(self, *a, **k))
+    tracemalloc.start()
+    try:
+        with reader(tmp_path / f"fax{suffix}") as pages:
+            bars = [int(np.argmax(pages.page(i)[:, 100, 0] == 0)) for i in range(len(pages))]
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert bars == [50 + 30 * n for n in range(30)]  # every page, in order
+    page_bytes = 827 * 1169 * 3
+    assert peak < 3 * page_bytes, f"peak {peak / 1e6:.1f} MB while reading pages of {page_bytes / 1e6:.1f} MB"
+    assert len(opened) <= 2, opened  # the check of the first page, then one reading pass: never once per page
