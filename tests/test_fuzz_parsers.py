@@ -16,7 +16,9 @@ from hypothesis import strategies as st
 from hwdetect.cli import UserError
 from hwdetect.files.yolo_labels import read_boxes
 from hwdetect.sources.custom.coco import read_coco
-from hwdetect.sources.custom.formats import YoloNames, read_voc, read_yolo
+from hwdetect.sources.custom.cvat import read_cvat
+from hwdetect.sources.custom.formats import YoloNames, kind_of, read_voc, read_yolo
+from hwdetect.sources.custom.label_studio import read_label_studio
 from hwdetect.sources.iam.forms import Skip, parse_form
 
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -168,6 +170,69 @@ def test_coco(data):
     write("coco/a.jpg", b"")
     path = write("coco/ann.json", data)
     one_line_or_nothing(lambda: read_coco(path, WORK / "coco"))
+
+
+# ---------------------------------------------------------------- CVAT for images 1.1
+
+CVAT_VALUE = NUMBER_TEXT.map(lambda t: t.replace("<", "").replace("&", "").replace('"', ""))
+
+
+def cvat_document(image: dict[str, str], shape: str, attrs: dict[str, str], extra: str, declaration: str) -> str:
+    image_attrs = "".join(f' {k}="{v}"' for k, v in {"id": "0", "name": "a.jpg", "width": "10", "height": "10",
+                                                      **image}.items())
+    shape_attrs = "".join(f' {k}="{v}"' for k, v in {"label": "handwriting", "xtl": "1", "ytl": "1", "xbr": "5",
+                                                      "ybr": "5", "points": "1,1;5,1;5,5", **attrs}.items())
+    return (f"{declaration}<annotations><version>1.1</version><meta/><image{image_attrs}><{shape}{shape_attrs}/>"
+            f"</image>{extra}</annotations>")
+
+
+CVAT = st.builds(cvat_document, st.dictionaries(st.sampled_from(["id", "name", "width", "height", "subset"]),
+                                                CVAT_VALUE, max_size=3),
+                 st.sampled_from(["box", "polygon", "points", "polyline", "tag", "mask", "ellipse"]),
+                 st.dictionaries(st.sampled_from(["label", "xtl", "ytl", "xbr", "ybr", "rotation", "points"]),
+                                 CVAT_VALUE, max_size=4),
+                 st.sampled_from(["", "<track id=\"0\"/>", "<image/>", deep(2000, "<a>", "</a>"), "&undefined;"]),
+                 st.sampled_from(["", '<?xml version="1.0" encoding="utf-8"?>', '<!DOCTYPE a [<!ENTITY e "x">]>',
+                                  '<?xml version="1.0" encoding="klingon"?>']))
+
+
+@FUZZ
+@given(data=st.one_of(st.binary(max_size=300), encoded(CVAT), encoded(st.text(max_size=80))))
+def test_cvat_for_images(data):
+    write("cvat/images/a.jpg", b"")
+    path = write("cvat/annotations.xml", data)
+    one_line_or_nothing(lambda: read_cvat(path, WORK / "cvat"))
+    assert kind_of(path) in ("cvat", "voc")
+
+
+# ---------------------------------------------------------------- Label Studio JSON and JSON-MIN
+
+def studio_document(task: dict, annotation: dict, value: dict, minimal: bool) -> list:
+    value = {"x": 1, "y": 2, "width": 3, "height": 4, "rotation": 0, "rectanglelabels": ["handwriting"], **value}
+    if minimal:
+        return [{"image": "/data/upload/1/1c8d6a8b-a.jpg", "id": 1, "label": [value], **task}]
+    ann = {"id": 1, "was_cancelled": False, "updated_at": "2024", "result": [
+        {"type": "rectanglelabels", "original_width": 10, "original_height": 10, "value": value}], **annotation}
+    return [{"id": 1, "data": {"image": "/data/local-files/?d=a.jpg"}, "annotations": [ann], **task}]
+
+
+STUDIO = st.builds(
+    studio_document,
+    st.dictionaries(st.sampled_from(["id", "data", "annotations", "image", "label", "completions"]), ODD_VALUE,
+                    max_size=2),
+    st.dictionaries(st.sampled_from(["id", "was_cancelled", "updated_at", "result"]), ODD_VALUE, max_size=2),
+    st.dictionaries(st.sampled_from(["x", "y", "width", "height", "rotation", "rectanglelabels", "polygonlabels",
+                                     "original_width"]), ODD_VALUE, max_size=3),
+    st.booleans())
+
+
+@FUZZ
+@given(data=st.one_of(st.binary(max_size=300), encoded(STUDIO.map(json_text)), encoded(JSON_ANY.map(json_text)),
+                      st.builds(lambda d: deep(d, "[", "]"), st.integers(1, 100_000)).map(str.encode)))
+def test_label_studio(data):
+    write("studio/a.jpg", b"")
+    path = write("studio/export.json", data)
+    one_line_or_nothing(lambda: read_label_studio(path, WORK / "studio"))
 
 
 # ---------------------------------------------------------------- IAM form XML

@@ -41,7 +41,10 @@ def _need(ok: bool, where: str, what: str) -> None:
 def image_name(url: str) -> str:
     """The file path in an image URL: `/data/local-files/?d=<path>`, `/data/upload/<project>/<name>`, any URL's
     path, or the value itself when it is a plain path."""
-    parts = urllib.parse.urlsplit(url)
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:  # an unclosed [ of an IPv6 host, say
+        return url
     if parts.query and (local := urllib.parse.parse_qs(parts.query).get("d")):
         return local[0]
     return urllib.parse.unquote(parts.path) if url.startswith("/") or "://" in url else url
@@ -66,7 +69,7 @@ def _regions(results: object, where: str) -> list[tuple[str, object]]:
 
 def _tasks(data: list, path: Path) -> list[tuple[str, str, list[Annotation]]]:
     """(where, image URL, annotations) per task, from either export."""
-    tasks: dict[object, tuple[str, str, list[Annotation]]] = {}
+    tasks: dict[int | str, tuple[str, str, list[Annotation]]] = {}  # JSON: by entry; JSON-MIN: by task id
     full = all(isinstance(item, dict) and "data" in item for item in data)
     for number, item in enumerate(data, start=1):
         where = f"{display(path)}: entry {number}"
@@ -81,12 +84,12 @@ def _tasks(data: list, path: Path) -> list[tuple[str, str, list[Annotation]]]:
             found = [Annotation(a.get("id"), str(a.get("updated_at") or a.get("created_at") or ""),
                                 bool(a.get("was_cancelled")), _regions(a.get("result") or [], where))
                      for a in annotations]
-            tasks[task_id] = (where, _image_url(item["data"], where), found)
+            tasks[number] = (where, _image_url(item["data"], where), found)
         else:  # JSON-MIN: one record per annotation; the regions are the lists of objects with a `...labels` key
             regions = [(f"{one_line(key)[:20]} {n}", value) for key, values in item.items() if isinstance(values, list)
                        and values and all(isinstance(v, dict) and any(str(k).endswith("labels") for k in v)
                                           for v in values) for n, value in enumerate(values, start=1)]
-            entry = tasks.setdefault(task_id, (where, _image_url(item, where), []))
+            entry = tasks.setdefault(one_line(str(task_id)), (where, _image_url(item, where), []))
             entry[2].append(Annotation(item.get("annotation_id"), str(item.get("updated_at") or
                                                                       item.get("created_at") or ""), False, regions))
     return list(tasks.values())
