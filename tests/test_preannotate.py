@@ -12,6 +12,8 @@ import pytest
 from PIL import Image
 
 from hwdetect.preannotate.formats import FORMATS, write_all
+from hwdetect.preannotate.merge import RECORD, kept_line, merge, read_record
+from hwdetect.preannotate.names import assign_names, readable_name
 from hwdetect.preannotate.uncertainty import least_sure_first, uncertainty
 from hwdetect.sources.custom.convert import convert
 from hwdetect.sources.images import ORIENTATION_TAG
@@ -42,7 +44,7 @@ def pixel_boxes(label_file: Path, width: int, height: int) -> list[list[float]]:
 def test_pre_annotations_read_back_by_the_custom_stage_give_the_same_boxes(tmp_path, fmt):
     written = pages(tmp_path)
     write_all(tmp_path / "out", written, FORMATS, "best.pt@0123456789ab")
-    report = convert(tmp_path / "out" / fmt, tmp_path / "custom")
+    report = convert(tmp_path / "out" / fmt, tmp_path / "custom", fmt=fmt)
     assert report["images"]["converted"] == len(PAGES)
     assert all(items == [] for items in report["problems"].values()), report["problems"]
     for page in written:
@@ -114,8 +116,66 @@ def test_command_pre_annotates_the_least_sure_pages_of_a_folder(tmp_path, traine
     assert {"booklet.pdf.page001", "booklet.pdf.page002"} <= {r["file"] for r in rows}  # each page, named by page
     ranked = [int(r["uncertainty"]) for r in rows if r["rank"]]
     assert ranked == sorted(ranked, reverse=True)
-    assert sorted(p.name for p in out.iterdir()) == [".hwdetect-output", "coco", "label-studio", "preannotations.csv", "voc", "yolo"]
-    report = convert(out / "coco", tmp_path / "custom")
+    assert sorted(p.name for p in out.iterdir()) == [".hwdetect-output", ".preannotate.json", "coco", "label-studio",
+                                                     "preannotations.csv", "voc", "yolo"]
+    report = convert(out / "coco", tmp_path / "custom", fmt="coco")
     assert report["images"]["converted"] == 2
     if any(r["file"] == "photo.jpg" and r["status"] == "written" for r in rows):  # written upright, as displayed
         assert Image.open(out / "voc" / "photo.jpg").size == photo.size[::-1]
+
+
+def test_page_names_differ_beyond_extension_and_letter_case_whatever_the_order_of_the_files():
+    files = ["scan.png", "scan.jpg", "a/b.png", "a__b.png", "classes.png", "obj.jpg", "readme_1.png", "Scan.bmp",
+             "anim.gif", "fax.tif.page001"]
+    proposed = {f: readable_name(f) if "page0" not in f else f"{f}.png" for f in files}
+    named = []
+    for order in (files, files[::-1]):
+        found = [{"file": f, "name": proposed[f]} for f in order]
+        assign_names(found, {})
+        named.append({p["file"]: p["name"] for p in found})
+    assert named[0] == named[1]  # the same names whatever order the files were read in
+    stems = [Path(n).stem.casefold() for n in named[0].values()]
+    assert len(set(stems)) == len(files)
+    assert named[0]["a__b.png"] == "a__b.png" and named[0]["a/b.png"] == "a__b_2.png"  # the exact name wins
+    assert named[0]["classes.png"] == "page_classes.png" and named[0]["readme_1.png"] == "page_readme_1.png"
+    assert named[0]["anim.gif"] == "anim.gif.png" and named[0]["fax.tif.page001"] == "fax.tif.page001.png"
+
+
+def test_a_page_of_an_earlier_run_keeps_its_name_and_newcomers_avoid_it():
+    found = [{"file": "scan.jpg", "name": "scan.jpg"}, {"file": "scan.png", "name": "scan.png"}]
+    assign_names(found, {"scan.png": "scan.png", "gone.png": "Other.png"})
+    assert [p["name"] for p in found] == ["scan_2.jpg", "scan.png"]
+    newcomer = [{"file": "other.png", "name": "other.png"}]
+    assign_names(newcomer, {"gone.png": "Other.png"})
+    assert newcomer[0]["name"] == "other_2.png"
+
+
+def listed(written: list[dict]) -> dict[str, list[dict]]:
+    return {fmt: [{k: p[k] for k in ("file", "name", "width", "height", "boxes")} for p in written]
+            for fmt in FORMATS}
+
+
+def test_merge_keeps_what_the_user_changed_or_added_and_replaces_only_its_own_files(tmp_path):
+    written = pages(tmp_path)
+    for p in written:
+        p["file"] = p["name"]
+    first, second = tmp_path / "first", tmp_path / "second"
+    write_all(first, written, ["voc", "yolo"], "best.pt@1")
+    assert merge(tmp_path / "none", first, read_record(tmp_path / "none"), listed(written)) == {
+        "changed": [], "added": [], "earlier": []}
+    (first / "voc" / "scan_a.xml").write_text("<annotation>corrected</annotation>\n")
+    (first / "voc" / "notes.md").write_text("my notes\n")
+    (first / "yolo" / "obj_train_data" / "scan_b.txt").write_text("0 0.5 0.5 0.2 0.2\n")  # the model's lines, moved
+    record = read_record(first)
+    write_all(second, written[:1], ["voc"], "best.pt@2")  # this run: scan_a in voc only
+    kept = merge(first, second, record, listed(written[:1]))
+    assert kept["changed"] == ["voc/scan_a.xml", "yolo/obj_train_data/scan_b.txt"] and kept["added"] == ["voc/notes.md"]
+    assert "voc/scan_b.png" in kept["earlier"] and "yolo/train.txt" in kept["earlier"]
+    assert "voc/scan_a.png" not in kept["earlier"]  # the model's own, unchanged: replaced by this run's
+    assert (second / "voc" / "scan_a.xml").read_text() == "<annotation>corrected</annotation>\n"
+    assert (second / "voc" / "notes.md").read_text() == "my notes\n"
+    again = json.loads((second / RECORD).read_text())["files"]
+    assert again["voc/scan_a.xml"] == record["files"]["voc/scan_a.xml"]  # still the user's in the next run
+    assert "voc/notes.md" not in again
+    line = kept_line(kept, recorded=True)
+    assert "2 files you changed (voc/scan_a.xml" in line and "1 file you added (voc/notes.md)" in line

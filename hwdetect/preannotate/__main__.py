@@ -162,9 +162,9 @@ def main() -> None:
                                                                        f"(default {PDF_DPI})")
     args = parser.parse_args()
     source, out = args.source.absolute(), args.out.absolute()
-    rows, kept, recorded = preannotate(args.model.absolute(), source, out,
-                             [f.strip() for f in args.formats.split(",") if f.strip()], args.worst, args.conf,
-                             args.imgsz, args.device, args.pdf_dpi)
+    formats = [f.strip() for f in args.formats.split(",") if f.strip()]
+    rows, kept, recorded = preannotate(args.model.absolute(), source, out, formats, args.worst, args.conf, args.imgsz,
+                                       args.device, args.pdf_dpi)
     written = [r for r in rows if r["status"] == "written"]
     if skipped := [r for r in rows if r["status"] == "skipped"]:
         print(f"warning: {len(skipped)} of {len(rows)} files skipped: {one_line(skip_summary(skipped))}; each reason "
