@@ -380,7 +380,10 @@ def test_the_same_export_twice_is_a_warning_and_split_spreads_it_page_by_page(pr
     write_params(project, {"data": {"sources": ["custom"]}})
     try:
         line, _ = warned(project)
-        assert "4 duplicate images" in line, line
+        assert "4 duplicate images, 1 duplicate exports" in line, line
+        assert report(project)["problems"]["duplicate_exports"] == [
+            "data/cases/twice/task, data/cases/twice/task (1): the same 4 images in each, so the same export 2 times; "
+            "all kept, in one group; delete all copies but one"]
         stage(project, "source", "custom")
         result = run([sys.executable, "-m", "stages.split"], project, check=False)
     finally:

@@ -20,7 +20,7 @@ from hwdetect.cli import UserError, one_line
 from hwdetect.files.atomic import atomic_dir, write_atomic, write_json
 from hwdetect.files.tables import table_text
 from hwdetect.files.walk import display, leaves, visible_files
-from hwdetect.sources.custom.duplicates import same_pages
+from hwdetect.sources.custom.duplicates import same_exports, same_pages
 from hwdetect.sources.custom.formats import detect_format, is_image, read_labels
 from hwdetect.sources.custom.labels import Label, pair_key
 from hwdetect.sources.custom.no_images import refuse_no_images
@@ -143,6 +143,7 @@ def convert(src_dir: Path, out_dir: Path, fmt: str = "auto", classes: dict | Non
                             f"{one_line(', '.join(sorted(run.classes)))[:200]}); map them under custom.classes in "
                             f"params.yaml")
         groups, problems["duplicate_images"] = same_pages(written, groups)
+        problems["duplicate_exports"] = same_exports(written, src_dir)
         write_atomic(out / "groups.csv", table_text(("image", "group"), sorted(groups)))
         total = sum(map(len, images.values())) + run.skipped["links_outside"]
         report = {"source": display(src_dir), "format": fmt, "settings": {k: cfg[k] for k in SETTINGS},

@@ -15,7 +15,7 @@ from hwdetect.sources.images import (UnreadableImage, displayed_box, displayed_s
 PROBLEMS = ("images_without_labels", "labels_without_images", "boxes_outside_image", "zero_area_boxes",
             "duplicate_boxes", "unreadable_images", "duplicate_names", "duplicate_images", "unmapped_classes",
             "size_mismatch", "multi_page_images", "links_outside", "rotated_boxes", "shapes_not_boxes",
-            "several_annotations", "unannotated_tasks")
+            "several_annotations", "unannotated_tasks", "duplicate_exports")
 # Why a box of the source is not converted; the source's boxes = converted + every dropped_<reason>.
 DROP_REASONS = ("image_missing", "image_unreadable", "size_mismatch", "duplicate_names", "unmapped", "by_classes",
                 "zero_area", "duplicate", "rotated", "not_a_box", "older_annotation", "cancelled_annotation")
