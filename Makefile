@@ -23,10 +23,10 @@ push: setup
 	python -m hwdetect.push
 
 pull: setup
-	dvc pull --with-deps dvc.yaml
+	python -m hwdetect.pull
 
 status: setup
-	dvc status --with-deps dvc.yaml
+	python -m hwdetect.status
 
 test: setup
 	python -m pytest

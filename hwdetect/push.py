@@ -4,16 +4,16 @@
 stage run), but not every object those entries refer to: the git-tracked metrics JSONs (DVC `cache: false`) and
 the outputs of runs no longer in the workspace stay behind. Another machine's `dvc repro --pull` then finds the
 entry, misses its objects and runs the stage again. This command does the DVC push, then sends every object the
-local run cache refers to, so that any run made here can be restored elsewhere instead of being run again.
+local run cache refers to, so that any run made here can be restored elsewhere instead of being run again. The
+remote is checked first, in seconds, and a failure is one line naming it, its bucket or the missing credentials.
 """
 from __future__ import annotations
 
 import argparse
-import logging
 from pathlib import Path
 
-from hwdetect.cli import UserError, cli, log
-from hwdetect.paths import ROOT
+from hwdetect.cli import cli, log
+from hwdetect.remote import SELECTED, check, open_repo, talking_to
 
 
 def run_cache_entries(cache_dir: Path) -> list[tuple[str, str]]:
@@ -23,19 +23,14 @@ def run_cache_entries(cache_dir: Path) -> list[tuple[str, str]]:
 
 def push(remote: str | None = None) -> tuple[int, int]:
     """Push the selected pipeline and the run cache with their objects; return (entries, objects sent)."""
-    from dvc.exceptions import DvcException
-    from dvc.repo import Repo
-
-    logging.getLogger("botocore").setLevel(logging.WARNING)  # "Found credentials in environment variables."
-    try:
-        with Repo(str(ROOT)) as repo:
-            repo.push(targets=["dvc.yaml"], with_deps=True, run_cache=True, remote=remote)
+    with open_repo() as repo:
+        name, conf = check(repo, remote, writing=True)
+        with talking_to(repo, name, conf):
+            repo.push(targets=SELECTED, with_deps=True, run_cache=True, remote=name)
             entries = run_cache_entries(Path(repo.cache.legacy.path))
             sent = 0
             for odb, objects in repo.stage_cache.get_used_objs(entries).items():
-                sent += len(repo.cloud.push(objects, remote=remote, odb=odb).transferred)
-    except DvcException as err:
-        raise UserError(f"dvc push failed: {err}; check the remote (dvc remote list) and its credentials") from None
+                sent += len(repo.cloud.push(objects, remote=name, odb=odb).transferred)
     return len(entries), sent
 
 
