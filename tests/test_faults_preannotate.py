@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw
 
-from conftest import run
+from conftest import ROOT, run
 from faults import refused, snapshot
 from hwdetect.preannotate.merge import RECORD
 from hwdetect.sources.custom.convert import convert
@@ -219,3 +220,29 @@ def test_a_link_the_user_added_is_kept_as_a_link(fault_project, model_files, tmp
     os.symlink(source, out / "originals")
     result = preannotate(fault_project, model_files / "detector.pt", source, out, "--formats", "voc")
     assert os.readlink(out / "originals") == str(source) and "originals" in kept_lines(result)[0]
+
+
+def test_a_kill_at_any_step_of_a_merge_loses_nothing_the_user_wrote(fault_project, model_files, tmp_path):
+    """`kill -9` at file-system steps spread over a run into an earlier output (tests/kill_at.py): after the next
+    start's recovery the folder is the old version or the new one, whole, with the user's files in it."""
+    source, out = pages(tmp_path / "pages", "p0.png", "p1.png", "p2.png"), tmp_path / "labelling"
+    cmd = [str(ROOT / "tests" / "kill_at.py"), *args(COMMAND, model_files / "detector.pt", source, out, "--formats",
+                                                     "voc", "--worst", "1")]
+    preannotate(fault_project, model_files / "detector.pt", source, out, "--formats", "voc")
+    (out / "voc" / "p0.xml").write_text("<annotation>corrected</annotation>\n")
+    (out / "notes.md").write_text("my notes\n")
+    backup = tmp_path / "backup"
+    shutil.copytree(out, backup, symlinks=True)
+    old = files_under(out)
+    total = int(run([sys.executable, cmd[0], "0", *cmd[1:]], fault_project).stderr.splitlines()[-1].split()[-1])
+    new = files_under(out)
+    for k in sorted({1, total // 4, total // 2, 3 * total // 4, total}):
+        shutil.rmtree(out)
+        shutil.copytree(backup, out, symlinks=True)
+        killed = run([sys.executable, cmd[0], str(k), *cmd[1:]], fault_project, check=False)
+        assert killed.returncode == -9, f"step {k}: {killed.stderr[-2000:]}"
+        run([sys.executable, "-c", f"from hwdetect.files.atomic import recover; from pathlib import Path; "
+                                   f"recover(Path({str(out)!r}), {COMMAND!r})"], fault_project)
+        state = files_under(out)
+        assert state in (old, new), f"a kill at step {k}/{total} left neither the old output nor the new one"
+        assert state["voc/p0.xml"] == old["voc/p0.xml"] and state["notes.md"] == old["notes.md"]
