@@ -1,7 +1,8 @@
 """Label Studio's own exports: "JSON" (a list of tasks: `data.image` and `annotations[].result[]`, whose
 rectanglelabels `value` holds x, y, width and height in percent of the image, beside `original_width` and
-`original_height`) and "JSON-MIN" (one record per annotation: the task's data keys, such as `image`, and the
-labelling control's name, such as `label`, holding the rectangles with their original size).
+`original_height`) and "JSON-MIN" (one record per annotation, or one without `annotation_id` for a task without any: the task's data keys,
+such as `image`, and the labelling control's name, such as `label`, holding the rectangles with their original
+size).
 
 Per task the latest annotation is used (the latest `updated_at`, then the last listed); cancelled ones are skipped,
 and the boxes of the others are counted as not used. Images are matched by file name (images/ beside the JSON,
@@ -90,6 +91,8 @@ def _tasks(data: list, path: Path) -> list[tuple[str, str, list[Annotation]]]:
                        and values and all(isinstance(v, dict) and any(str(k).endswith("labels") for k in v)
                                           for v in values) for n, value in enumerate(values, start=1)]
             entry = tasks.setdefault(one_line(str(task_id)), (where, _image_url(item, where), []))
+            if item.get("annotation_id") is None and not regions:
+                continue  # the record of a task without annotations
             entry[2].append(Annotation(item.get("annotation_id"), str(item.get("updated_at") or
                                                                       item.get("created_at") or ""), False, regions))
     return list(tasks.values())
