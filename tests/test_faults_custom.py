@@ -317,6 +317,8 @@ def test_partly_usable_data_is_counted_in_one_warning_line(project, case):
     for word in words:
         assert word in line, line
     assert "data/sources/custom/report.json" in line and f"data/cases/{case}" in line
+    boxes = report(project)["boxes"]  # every box of the source converted or dropped for one reason
+    assert boxes["source"] == boxes["converted"] + sum(v for k, v in boxes.items() if k.startswith("dropped_")), boxes
 
 
 ODD_NAMES: dict[str, bytes] = {"not UTF-8": b"scan-\xff", "comma": b"scan,1", "quotes": b"scan \"1\" 'x'",
