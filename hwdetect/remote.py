@@ -18,8 +18,10 @@ from hwdetect.paths import ROOT
 
 SELECTED = ["dvc.yaml"]  # with its upstream stages (with_deps): the selected pipeline (README: Why --with-deps)
 PROBE = {"connect_timeout": 5, "read_timeout": 10, "retries": {"max_attempts": 1, "mode": "standard"}}
-NO_REMOTE = "no DVC remote is set; add one: dvc remote add -d storage s3://<bucket>/<path> (README: Sharing data and models)"
-QUIET = ("dvc", "dvc_objects", "dvc_data", "dvc_task", "scmrepo", "s3fs", "botocore", "aiobotocore", "boto3", "asyncio", "fsspec")
+NO_REMOTE = ("no DVC remote is set; add one: dvc remote add -d storage s3://<bucket>/<path> (README: Sharing data "
+             "and models)")
+QUIET = ("dvc", "dvc_objects", "dvc_data", "dvc_task", "scmrepo", "s3fs", "botocore", "aiobotocore", "boto3", "asyncio",
+         "fsspec")  # loggers of DVC and the S3 libraries
 
 
 class _OneLine(logging.Filter):
@@ -58,7 +60,7 @@ def settings(repo: Any, remote: str | None) -> tuple[str, dict]:
         name = remote or repo.config["core"].get("remote")
         remotes = repo.config["remote"]
     except ConfigError as err:
-        raise UserError(f".dvc/config: {str(err).splitlines()[0]}; fix it (dvc remote list shows the remotes)") from None
+        raise UserError(f".dvc/config: {_first_line(err)}; fix it (dvc remote list shows the remotes)") from None
     if not name:
         raise UserError(NO_REMOTE)
     if name not in remotes:

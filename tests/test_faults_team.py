@@ -52,12 +52,12 @@ CASES = [
     ("push", "storage", {**CREDENTIALS, "AWS_PROFILE": "absent"}, ["remote 'storage'", "profile (absent) could not",
                                                                    "dvc remote modify --local storage profile"]),
     ("pull", "folder", {}, ["remote 'folder'", "mounted-share does not exist"]),
-    ("push", "nowhere", CREDENTIALS, ["remote 'nowhere' is not configured", "(remotes: down, folder, nobucket, storage)"]),
+    ("push", "nowhere", CREDENTIALS, ["remote 'nowhere' is not configured",
+                                      "(remotes: down, folder, nobucket, storage)"]),
 ]
 
 
-@pytest.mark.parametrize("command, remote, env, words", CASES, ids=[f"{c}-{r}-{'keys' if e else 'none'}"
-                                                                     for c, r, e, _ in CASES])
+@pytest.mark.parametrize("command, remote, env, words", CASES, ids=[f"{c}-{r}-{w[-1][:20]}" for c, r, _, w in CASES])
 def test_an_unusable_remote_is_one_line_in_seconds_and_nothing_changes(shared, command, remote, env, words):
     args = [f"hwdetect.{command}", "--remote", remote] if command != "status" else \
         ["hwdetect.status", f"--remote={remote}"]

@@ -19,9 +19,9 @@ from hwdetect.paths import ROOT, shown
 
 DETECT_HEADS = ("Detect", "v10Detect")  # the heads Ultralytics' YOLO trains with task=detect on boxes alone
 FIX = "use a detection architecture such as yolov8n.yaml, or pinned detection weights such as yolov8n.pt"
-OTHER_TASKS = {"-cls": "an image classifier", "-seg": "a segmentation model", "-pose": "a pose model",
-               "-obb": "an oriented-box model", "-world": "an open-vocabulary model", "-worldv2": "an open-vocabulary model", "-sem": "a segmentation model",
-               "-depth": "a depth model"}
+OTHER_TASKS = {"-cls": "an image classifier", "-seg": "a segmentation model", "-sem": "a segmentation model",
+               "-pose": "a pose model", "-obb": "an oriented-box model", "-world": "an open-vocabulary model",
+               "-worldv2": "an open-vocabulary model", "-depth": "a depth model"}
 HEAD_KINDS = {"classify": "an image classifier", "semanticsegment": "a segmentation model",
               "segment": "a segmentation model", "pose": "a pose model", "obb": "an oriented-box model",
               "worlddetect": "an open-vocabulary model that needs text prompts",

@@ -147,7 +147,9 @@ def new_session(agent: str, retries: int = 5, backoff: float = 1.0) -> requests.
 
 
 def size(n: float) -> str:
-    return next(f"{n / 2**e:.1f} {u}" for e, u in ((30, "GiB"), (20, "MiB"), (10, "KiB"), (0, "B")) if n >= 2**e or not e)
+    """A byte count for messages: 10.0 GiB, 512.0 MiB."""
+    units = ((30, "GiB"), (20, "MiB"), (10, "KiB"), (0, "B"))
+    return next(f"{n / 2**e:.1f} {unit}" for e, unit in units if n >= 2**e or not e)
 
 
 @contextmanager
