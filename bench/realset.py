@@ -1,0 +1,168 @@
+"""Rebuild the real dev set (devsets/real) from its public sources, ready for `stages.evaluate` and `bench.transfer`.
+
+For every row of devsets/real/manifest.csv (or `--manifest`, with its `labels/` folder beside it) the source file is read from a local mirror of its repository (`--mirror`:
+a folder of bare git directories named `owner+name`, as `owner+name/repo`, `owner+name` or `owner+name.git`) or else
+downloaded from raw.githubusercontent.com at the recorded commit; its sha256 must match the manifest. PDF pages are
+rendered at RENDER_DPI, EXIF orientation is applied, transparency is flattened on white, and a page longer than
+MAX_SIDE px is scaled down to TARGET_SIDE px (labels are fractions of the page, so they still match). Output:
+`<out>/images/<name>.png|jpg`, `<out>/labels/<name>.txt` and `<out>/dataset.yaml` (train, val and test: all pages).
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import re
+import subprocess
+from pathlib import Path
+
+from hwdetect.cli import UserError, cli, log
+from hwdetect.files.atomic import atomic_dir
+from hwdetect.files.tables import read_table
+from hwdetect.files.walk import display
+from hwdetect.files.yolo_labels import read_boxes
+from hwdetect.paths import ROOT, RUNS
+
+DEVSET = ROOT / "devsets" / "real"
+MANIFEST = DEVSET / "manifest.csv"
+COLUMNS = ("name", "repo", "commit", "path", "page", "sha256", "licence", "redistributable", "kind", "note")
+KINDS = ("print-only", "handwriting-in-print")
+RENDER_DPI = 150  # a PDF page as an office scanner's default resolution gives it
+MAX_SIDE = 2000  # pages longer than this (phone photos, 300 dpi scans) are scaled down ...
+TARGET_SIDE = 1800  # ... to this long side, the size of a 200 dpi Letter scan
+JPEG_QUALITY = 92
+RAW_URL = "https://raw.githubusercontent.com/{repo}/{commit}/{path}"
+NAME = re.compile(r"[a-z0-9][a-z0-9._-]*")
+HEX64 = re.compile(r"[0-9a-f]{64}")
+DATASET_YAML = "train: images\nval: images\ntest: images\nnames:\n  0: handwriting\n"
+
+
+def read_manifest(path: Path = MANIFEST) -> list[dict[str, str]]:
+    """The manifest's rows, each checked; UserError naming the row and the column at fault."""
+    if not path.is_file():
+        raise UserError(f"{display(path)}: no such file; restore it from git (git checkout -- {display(path)})")
+    rows = read_table(path)
+    seen: set[str] = set()
+    for n, row in enumerate(rows, start=2):
+        where = f"{display(path)}:{n}"
+        if set(row) != set(COLUMNS):
+            raise UserError(f"{where}: expected the columns {', '.join(COLUMNS)}; fix the header or the row")
+        if not NAME.fullmatch(row["name"] or "") or row["name"] in seen:
+            raise UserError(f"{where}: name {row['name']!r} is empty, repeated or not lower-case [a-z0-9._-]; "
+                            f"give the page a unique name")
+        if not HEX64.fullmatch(row["sha256"] or "") or row["kind"].split("/")[0] not in KINDS:
+            raise UserError(f"{where}: sha256 must be 64 lower-case hex digits and kind start with one of "
+                            f"{', '.join(KINDS)}; fix the row")
+        if row["page"] and not (row["page"].isdigit() and int(row["page"]) >= 1):
+            raise UserError(f"{where}: page {row['page']!r} must be a page number from 1, or empty for an image")
+        seen.add(row["name"])
+    return rows
+
+
+def mirror_source(mirror: Path, row: dict[str, str]) -> bytes | None:
+    """The file at the row's commit from a bare git directory under `mirror`, or None when there is none."""
+    stem = row["repo"].replace("/", "+")
+    for git_dir in (mirror / stem / "repo", mirror / stem, mirror / f"{stem}.git"):
+        if (git_dir / "HEAD").is_file():
+            done = subprocess.run(["git", f"--git-dir={git_dir}", "cat-file", "blob", f"{row['commit']}:{row['path']}"],
+                                  capture_output=True)
+            return done.stdout if done.returncode == 0 else None
+    return None
+
+
+def download(row: dict[str, str]) -> bytes:
+    import requests
+
+    from hwdetect.files.http import new_session
+
+    url = RAW_URL.format(**row)
+    try:
+        answer = new_session("realset").get(url, timeout=60)
+    except requests.RequestException as err:
+        raise UserError(f"{row['name']}: cannot download {url} ({type(err).__name__}); check the network, or give "
+                        f"--mirror with a local copy of {row['repo']}") from None
+    if answer.status_code != 200:
+        raise UserError(f"{row['name']}: {url} answered HTTP {answer.status_code}; give --mirror with a local copy "
+                        f"of {row['repo']}")
+    return answer.content
+
+
+def source_bytes(row: dict[str, str], mirror: Path | None, manifest: Path) -> bytes:
+    data = mirror_source(mirror, row) if mirror else None
+    data = download(row) if data is None else data
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != row["sha256"]:
+        raise UserError(f"{display(manifest)}: row {row['name']}: sha256 of {row['repo']}@{row['commit'][:10]}:"
+                        f"{row['path']} is {digest}, expected {row['sha256']}; the source differs from the one "
+                        f"labelled, so its labels would not match")
+    return data
+
+
+def to_page(data: bytes, row: dict[str, str]):
+    """The page as a PIL image in its final orientation, mode (L or RGB) and size."""
+    from PIL import Image, ImageOps
+
+    if row["page"]:
+        import pypdfium2 as pdfium
+
+        pdf = pdfium.PdfDocument(data)
+        if int(row["page"]) > len(pdf):
+            raise UserError(f"{row['name']}: {row['path']} has {len(pdf)} pages, not {row['page']}; fix the row")
+        image = pdf[int(row["page"]) - 1].render(scale=RENDER_DPI / 72).to_pil()
+    else:
+        image = ImageOps.exif_transpose(Image.open(io.BytesIO(data)))
+    if image.mode in ("RGBA", "LA", "P", "PA"):
+        grey = image.mode == "LA"
+        image = image.convert("RGBA")
+        image = Image.alpha_composite(Image.new("RGBA", image.size, "white"), image).convert("L" if grey else "RGB")
+    image = image.convert("L" if image.mode in ("1", "L", "I;16", "I") else "RGB")
+    if max(image.size) > MAX_SIDE:
+        scale = TARGET_SIDE / max(image.size)
+        image = image.resize((round(image.width * scale), round(image.height * scale)), Image.LANCZOS)
+    return image
+
+
+def save_page(image, row: dict[str, str], folder: Path) -> None:
+    if Path(row["path"]).suffix.lower() in (".jpg", ".jpeg"):
+        image.save(folder / f"{row['name']}.jpg", quality=JPEG_QUALITY)
+    else:
+        image.save(folder / f"{row['name']}.png", optimize=True)
+
+
+def labels_of(manifest: Path) -> Path:
+    return manifest.parent / "labels"
+
+
+def build(out: Path, mirror: Path | None, manifest: Path = MANIFEST) -> int:
+    from tqdm import tqdm
+
+    rows = read_manifest(manifest)
+    labels = labels_of(manifest)
+    for row in rows:  # every label is checked before anything is written
+        read_boxes(labels / f"{row['name']}.txt", "fix the label file (one `0 cx cy w h` line per handwritten line)")
+    with atomic_dir(out) as tmp:
+        (tmp / "images").mkdir()
+        (tmp / "labels").mkdir()
+        for row in tqdm(rows, desc="real pages", unit="page"):
+            save_page(to_page(source_bytes(row, mirror, manifest), row), row, tmp / "images")
+            (tmp / "labels" / f"{row['name']}.txt").write_bytes((labels / f"{row['name']}.txt").read_bytes())
+        (tmp / "dataset.yaml").write_text(DATASET_YAML, encoding="utf-8")
+    return len(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--mirror", type=Path, help="folder of bare git mirrors (owner+name); else download")
+    parser.add_argument("--out", type=Path, default=RUNS / "realset", help="output folder (default: runs/realset)")
+    parser.add_argument("--manifest", type=Path, default=MANIFEST,
+                        help="the pages to build, with their labels/ beside it (default: devsets/real/manifest.csv)")
+    a = parser.parse_args()
+    if a.mirror is not None and not a.mirror.is_dir():
+        raise UserError(f"{display(a.mirror)}: no such folder; give the folder holding the owner+name mirrors")
+    count = build(a.out.absolute(), a.mirror, a.manifest.absolute())
+    log.info("%d pages in %s; score with: python -m stages.evaluate --model models/detector/best.pt --data %s "
+             "--split val --out <dir>", count, display(a.out), display(a.out / "dataset.yaml"))
+
+
+if __name__ == "__main__":
+    cli(main)
