@@ -75,7 +75,9 @@ def download(row: dict[str, str]) -> bytes:
 
     from hwdetect.files.http import new_session
 
-    url = RAW_URL.format(**row)
+    from urllib.parse import quote
+
+    url = RAW_URL.format(repo=row["repo"], commit=row["commit"], path=quote(row["path"]))
     try:
         answer = new_session("realset").get(url, timeout=60)
     except requests.RequestException as err:
