@@ -30,7 +30,7 @@ def _write_page(index: int, out: Path, seed: int, spec: PageSpec, keep: int):
     img, boxes = render_page(seed, index, spec)
     name = f"syn{index:06d}"
     cv2.imwrite(str(out / "images" / f"{name}.jpg"), img, [cv2.IMWRITE_JPEG_QUALITY, 90])
-    (out / "labels" / f"{name}.txt").write_text(format_boxes(boxes, spec.width, spec.height))
+    (out / "labels" / f"{name}.txt").write_text(format_boxes(boxes, img.shape[1], img.shape[0]))
     return name, (img, boxes) if index < keep else None
 
 
