@@ -1,5 +1,6 @@
 """Proxy for real-scan transfer: score the trained detector on synthetic pages made with what training never saw,
-with the error breakdown an OCR step cares about (split, merged and missed lines, boxes off the lines, box height).
+and on real labelled sets, with the error breakdown an OCR step cares about (split, merged and missed lines, boxes
+off the labelled handwriting per page, boxes on labelled print per page, box height).
 
 Sets (each `--pages` pages, seeds disjoint from training):
   seen         the training recipe itself (params.yaml synthetic), fresh pages
@@ -9,7 +10,12 @@ Sets (each `--pages` pages, seeds disjoint from training):
   new-hands    IAM-like forms written in held-out hands with held-out print fonts
   new-layout   a held-out layout (margin notes on dense printed pages)
   new-scan     IAM-like forms degraded beyond the training artefacts (heavy blur, JPEG 25, low contrast)
-Run after `dvc repro`: `python -m bench.transfer` (one JSON line per set, then the gaps to `seen`).
+  print-only   pages with no handwriting (where the generator has the print_only layout): every box is one too many
+  letters      typed letters and memos signed in held-out faces, with held-out hands for notes
+  cheques      cheques filled in held-out hands and signed in held-out faces
+  <folder>     each --real dataset.yaml, named by its folder: its test split (val where it has none)
+Run after `dvc repro`: `python -m bench.transfer [--real path/to/dataset.yaml ...]` (one JSON line per set, the gaps
+to `seen`, then a markdown table of every set).
 """
 from __future__ import annotations
 
@@ -22,20 +28,26 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from hwdetect.cli import UserError, cli
 from hwdetect.config import params as P
-from hwdetect.evaluation.errors import image_errors, summarise
-from hwdetect.evaluation.evaluate import predictions, split_images, validate
+from hwdetect.config.registry import LAYOUTS
+from hwdetect.evaluation.dataset import load_yaml
+from hwdetect.evaluation.evaluate import breakdown, predictions, split_images, split_labels, validate
+from hwdetect.evaluation.metrics import summary
+from hwdetect.files.walk import display
 from hwdetect.paths import EVAL_RUN, MODEL, ROOT, RUNS
 from hwdetect.synth.generate import generate, page_spec
 from hwdetect.training import runtime
 
 HELD_OUT_HANDS = ("dancing-script", "kalam-light", "hershey-timesi")
 HELD_OUT_PRINT = ("eb-garamond", "dejavu-serif-bold")
+HELD_OUT_SIGNATURES = ("dancing-script", "hershey-scripts", "caveat")
 WIDE_GAPS = (("word_gap", 1.5, 3.0), ("tracking", 0.08, 0.25))
 SCALES = {"seen@0.8x": 0.8, "seen@1.25x": 1.25}
 WORK = RUNS / "transfer"
-SHOWN = ("mAP50", "mAP50-95", "split_lines_per_line", "merged_lines", "missed_per_line", "boxes_off_lines_per_line",
-         "median_height_ratio")
+SHOWN = ("split", "imgsz", "pages", "mAP50", "mAP50-95", "lines", "found", "split_lines", "merged_lines",
+         "missed_per_line", "boxes_off_lines_per_page", "boxes_on_print_per_page", "print_only_pages",
+         "boxes_on_print_only_pages_per_page", "median_height_ratio")
 
 
 def degrade(folder: Path, seed: int) -> None:
@@ -52,35 +64,37 @@ def make_set(name: str, spec, pages: int, seed: int) -> Path:
     generate(folder / "data", seed, pages, spec)
     if name == "new-scan":
         degrade(folder / "data" / "images", seed)
-    (folder / "dataset.yaml").write_text(
-        "train: data/images\nval: data/images\ntest: data/images\nnames:\n  0: handwriting\n")
+    labels = [f.read_text() for f in (folder / "data" / "labels").glob("*.txt")]
+    printed = any(line.startswith("1 ") for text in labels for line in text.splitlines())
+    (folder / "dataset.yaml").write_text("train: data/images\nval: data/images\ntest: data/images\nnames:\n"
+                                         "  0: handwriting\n" + ("  1: print\n" if printed else ""))
     return folder / "dataset.yaml"
 
 
-def score(model: Path, dataset: Path, imgsz: int, batch: int) -> dict:
-    """mAP (Ultralytics val) and the error breakdown of `model` on a generated set shown at `imgsz`."""
-    m = validate(model, dataset, "test", imgsz, batch, "cpu", 0.001, 0.6, EVAL_RUN, plots=False)
-    found = predictions(model, split_images(dataset, "test"), imgsz, "cpu")
-    errors = summarise([image_errors(pred, truth) for _, pred, _, truth in found])
-    return {"imgsz": imgsz, "mAP50": round(float(m.box.map50), 4), "mAP50-95": round(float(m.box.map), 4), **errors}
+def real_sets(given: list[Path]) -> dict[str, tuple[Path, str]]:
+    """Each --real dataset.yaml by its folder's name (numbered where two share one), with the split scored: test,
+    or val where it has none. Checked whole, labels included, before any page is generated."""
+    sets: dict[str, tuple[Path, str]] = {}
+    for data in given:
+        split = "test" if load_yaml(data).get("test") else "val"
+        split_labels(*split_images(data, split))
+        name = data.parent.name or "real"
+        name = name if name not in sets else f"{name}-{len(sets) + 1}"
+        sets[name] = (data, split)
+    return sets
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--pages", type=int, default=60, help="pages per set (default: %(default)s)")
-    parser.add_argument("--model", type=Path, default=MODEL, help="the detector (default: the pipeline's best.pt)")
-    parser.add_argument("--imgsz", type=int, help="the size it was trained at (default: the profile's imgsz)")
-    a = parser.parse_args()
-    model = a.model.absolute()
-    os.chdir(ROOT)
-    p = P.load()
-    prof = P.profile(p)
-    imgsz = a.imgsz or prof["imgsz"]
-    runtime.setup(p["train"]["threads"], p["train"]["cpu_isa"])
-    base = page_spec(p["synthetic"])
-    seen_hands = [h for h in base.hands if h not in HELD_OUT_HANDS]
-    if len(seen_hands) != len(base.hands):
-        print(f"note: training already uses {set(base.hands) - set(seen_hands)}; held-out hands are not fully new")
+def score(model: Path, dataset: Path, split: str, imgsz: int, batch: int) -> dict:
+    """mAP of handwriting (Ultralytics val) and the error breakdown of `model` on a set shown at `imgsz`."""
+    images, names = split_images(dataset, split)
+    labels = split_labels(images, names)
+    m = validate(model, dataset, split, imgsz, batch, "cpu", 0.001, 0.6, EVAL_RUN, plots=False)
+    figures = summary(m, len(images))
+    errors = breakdown(predictions(model, images, labels, imgsz, "cpu"))
+    return {"split": split, "imgsz": imgsz, "mAP50": figures["mAP50"], "mAP50-95": figures["mAP50-95"], **errors}
+
+
+def synthetic_sets(base) -> dict:
     iam_like = dataclasses.replace(base, layouts={"iam_form": 1.0})
     sets = {
         "seen": base,
@@ -89,21 +103,74 @@ def main() -> None:
         "new-layout": dataclasses.replace(base, layouts={"margin_notes": 1.0}),
         "new-scan": iam_like,
     }
-    results = {}
-    for i, (name, spec) in enumerate(sets.items()):
+    if "print_only" in LAYOUTS:
+        sets["print-only"] = dataclasses.replace(base, layouts={"print_only": 1.0})
+    for name, layout in (("letters", "typed_letter"), ("cheques", "cheque")):  # held-out hands and signatures
+        sets[name] = dataclasses.replace(base, layouts={layout: 1.0}, hands=HELD_OUT_HANDS,
+                                         signatures=HELD_OUT_SIGNATURES)
+    return sets
+
+
+def report(results: dict, name: str, figures: dict) -> None:
+    results[name] = figures
+    print(json.dumps({"set": name, **{k: figures[k] for k in SHOWN}}), flush=True)
+
+
+TABLE = (("pages", "pages", "{}"), ("mAP50", "mAP50", "{:.3f}"), ("mAP50-95", "mAP50-95", "{:.3f}"),
+         ("lines found", "found", "{}"), ("split", "split_lines", "{}"), ("merged", "merged_lines", "{}"),
+         ("boxes off / page", "boxes_off_lines_per_page", "{:.2f}"),
+         ("boxes on print / page", "boxes_on_print_per_page", "{:.2f}"),
+         ("boxes / print-only page", "boxes_on_print_only_pages_per_page", "{:.2f}"))
+
+
+def markdown_table(results: dict[str, dict]) -> str:
+    """One row per set; "–" where a set cannot measure a figure (mAP without handwriting, print it does not label)."""
+    rows = ["| set | " + " | ".join(title for title, _, _ in TABLE) + " |", "|---" * (len(TABLE) + 1) + "|"]
+    for name, r in results.items():
+        cells = ["–" if r[key] is None else form.format(r[key]) for _, key, form in TABLE]
+        cells[3] = f"{r['found']}/{r['lines']}"
+        rows.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--pages", type=int, default=60, help="pages per set (default: %(default)s)")
+    parser.add_argument("--model", type=Path, default=MODEL, help="the detector (default: the pipeline's best.pt)")
+    parser.add_argument("--imgsz", type=int, help="the size it was trained at (default: the profile's imgsz)")
+    parser.add_argument("--real", type=Path, action="append", default=[], metavar="DATASET_YAML",
+                        help="a labelled real set to score beside the proxies (repeatable; named by its folder)")
+    a = parser.parse_args()
+    model = a.model.absolute()
+    if not model.is_file():
+        raise UserError(f"--model {display(model)}: not found; run `dvc repro` first, or pass a trained detector")
+    given = [data.absolute() for data in a.real]
+    os.chdir(ROOT)
+    p = P.load()
+    prof = P.profile(p)
+    imgsz = a.imgsz or prof["imgsz"]
+    runtime.setup(p["train"]["threads"], p["train"]["cpu_isa"])
+    real = real_sets(given)
+    base = page_spec(p["synthetic"])
+    seen_hands = [h for h in base.hands if h not in HELD_OUT_HANDS]
+    if len(seen_hands) != len(base.hands):
+        print(f"note: training already uses {set(base.hands) - set(seen_hands)}; held-out hands are not fully new")
+    results: dict[str, dict] = {}
+    for i, (name, spec) in enumerate(synthetic_sets(base).items()):
         dataset = make_set(name, spec, a.pages, 1_000_000 + i)
-        results[name] = score(model, dataset, imgsz, prof["batch"])
-        print(json.dumps({"set": name, **{k: results[name][k] for k in ("imgsz", *SHOWN, "lines")}}), flush=True)
+        report(results, name, score(model, dataset, "test", imgsz, prof["batch"]))
         if name == "seen":
             for scaled, factor in SCALES.items():
                 shown_at = int(imgsz * factor / 32 + 0.5) * 32  # Ultralytics needs a multiple of the stride
-                results[scaled] = score(model, dataset, shown_at, prof["batch"])
-                print(json.dumps({"set": scaled, **{k: results[scaled][k] for k in ("imgsz", *SHOWN, "lines")}}),
-                      flush=True)
+                report(results, scaled, score(model, dataset, "test", shown_at, prof["batch"]))
+    for name, (data, split) in real.items():
+        report(results, name, score(model, data, split, imgsz, prof["batch"]))
     for name in list(results)[1:]:
-        gap = {k: round(results["seen"][k] - results[name][k], 4) for k in ("mAP50", "mAP50-95")}
-        print(f"gap seen → {name}: mAP50 {gap['mAP50']:+.3f}, mAP50-95 {gap['mAP50-95']:+.3f}")
+        if results[name]["mAP50"] is not None:
+            gap = {k: round(results["seen"][k] - results[name][k], 4) for k in ("mAP50", "mAP50-95")}
+            print(f"gap seen → {name}: mAP50 {gap['mAP50']:+.3f}, mAP50-95 {gap['mAP50-95']:+.3f}")
+    print("\n" + markdown_table(results))
 
 
 if __name__ == "__main__":
-    main()
+    cli(main)

@@ -14,9 +14,10 @@ import argparse
 from pathlib import Path
 
 from hwdetect import paths
-from hwdetect.cli import cli, log
+from hwdetect.cli import UserError, cli, log
 from hwdetect.config import params
-from hwdetect.evaluation.evaluate import evaluate
+from hwdetect.evaluation.evaluate import DETECT_CONF, evaluate
+from hwdetect.evaluation.report import headline
 from hwdetect.training.runfiles import rounded
 from hwdetect.files.atomic import write_json
 from hwdetect.paths import shown
@@ -32,17 +33,21 @@ def main() -> None:
     parser.add_argument("--split", default="test", help="which split of --data to score (default: test)")
     parser.add_argument("--out", type=Path, help="output folder (default: runs/evaluate/<dataset folder>)")
     parser.add_argument("--imgsz", type=int, help="inference size (default: the training profile's imgsz)")
+    parser.add_argument("--keep-conf", type=float, default=DETECT_CONF, help="lowest score of the boxes the error "
+                        "breakdown counts, as predict --conf (default: %(default)s)")
     a = parser.parse_args()
+    if not 0 <= a.keep_conf < 1:
+        raise UserError(f"--keep-conf {a.keep_conf}: expected a score in [0, 1), e.g. --keep-conf {DETECT_CONF}")
     p = params.load()
     prof, e = params.profile(p), p["evaluate"]
     device, batch = inference_settings(prof)
     settings = {"imgsz": a.imgsz or prof["imgsz"], "batch": batch, "device": device,
-                "conf": e["conf"], "iou": e["iou"], "examples": e["examples"]}
+                "conf": e["conf"], "iou": e["iou"], "examples": e["examples"], "keep_conf": a.keep_conf}
     runtime.setup(p["train"]["threads"], p["train"]["cpu_isa"])
     name = p["train"]["profile"]
     runtime.check_device(prof["device"], f"params.yaml: profiles.{name}.device",
                          f"set profiles.{name}.device: cpu, or use the cpu profile (dvc exp run -S train.profile=cpu)")
-    if a.model is None and a.data is None and a.out is None:
+    if a.model is None and a.data is None and a.out is None and a.keep_conf == DETECT_CONF:
         metrics, speed = evaluate(paths.MODEL, paths.DATASET, "test", paths.EVAL_REPORT, paths.EVAL_RUN, settings,
                                   paths.TRAIN_RESULTS)
         write_json(paths.metrics_file("eval"), metrics)
@@ -55,11 +60,7 @@ def main() -> None:
                                   paths.TRAIN_RESULTS if model == paths.MODEL else None)
         write_json(out / "metrics.json", {**metrics, "ms_per_image": rounded(speed, 2)})
         where = shown(out / "report.html")
-    errors = metrics["errors"]
-    log.info(f"evaluate: mAP50 {metrics['mAP50']:.3f}, mAP50-95 {metrics['mAP50-95']:.3f}, F1 {metrics['f1']:.3f} "
-             f"on {metrics['images']} images, {speed['inference']:.1f} ms/image inference; lines found "
-             f"{errors['found']}/{errors['lines']}, split {errors['split_lines']}, merged {errors['merged_lines']}, "
-             f"boxes off the lines {errors['boxes_off_lines']}; report {where}")
+    log.info(f"evaluate: {headline(metrics)}, {speed['inference']:.1f} ms/image inference; report {where}")
 
 
 if __name__ == "__main__":

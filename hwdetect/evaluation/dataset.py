@@ -104,3 +104,11 @@ def read_dataset(data: Path, split: str) -> tuple[list[Path], int]:
                             f"dataset.yaml (they may name the same folder)")
     root = dataset_root(data, content)
     return split_files(data, root, split, content[split]), classes
+
+
+def class_names(data: Path) -> dict[int, str]:
+    """The class names of a dataset.yaml (checked as read_dataset checks them), numbered from 0."""
+    content = load_yaml(data)
+    class_count(data, content)
+    names = content["names"]
+    return {k: str(v) for k, v in (enumerate(names) if isinstance(names, list) else names.items())}

@@ -4,24 +4,28 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import NamedTuple
 
 import cv2
 import numpy as np
+from tqdm import tqdm
 
 from hwdetect.cli import UserError
-from hwdetect.evaluation.dataset import read_dataset
-from hwdetect.evaluation.detector import load_detector
+from hwdetect.evaluation.dataset import class_names, read_dataset
+from hwdetect.evaluation.detector import check_file, class_problem, load_detector, refuse
 from hwdetect.evaluation.errors import image_errors, summarise
 from hwdetect.evaluation.lines import duplicate_parts
 from hwdetect.evaluation.metrics import image_f1, pr_points, summary
 from hwdetect.evaluation.report import write_report
+from hwdetect.evaluation.truth import page_labels
 from hwdetect.files.atomic import atomic_dir, command_name, ready_output
 from hwdetect.files.walk import display
-from hwdetect.files.yolo_labels import read_boxes
+from hwdetect.files.yolo_labels import CLASS_NAMES, HANDWRITING
 from hwdetect.paths import shown
 from hwdetect.training.runfiles import copy_plots
 
 DETECT_CONF = 0.25  # the working threshold: boxes a user would keep, for the worst images and the error breakdown
+HANDWRITING_NAME = CLASS_NAMES[HANDWRITING]
 
 
 def validate(model_path: Path, data: Path, split: str, imgsz: int, batch: int, device, conf: float, iou: float,
@@ -35,47 +39,73 @@ def validate(model_path: Path, data: Path, split: str, imgsz: int, batch: int, d
         plots=plots, save_dir=str(save_dir), exist_ok=True, verbose=False)
 
 
-def split_images(data: Path, split: str) -> tuple[list[Path], int]:
-    """The images of one split of `data` and its number of classes; UserError for any problem of the file."""
+class Page(NamedTuple):
+    """One evaluated image: the boxes kept at the working threshold (xyxy pixels) with their scores, its labelled
+    handwriting lines and, where the set labels print, its print boxes (None otherwise)."""
+    image: Path
+    boxes: np.ndarray
+    scores: np.ndarray
+    truth: np.ndarray
+    printed: np.ndarray | None
+
+
+def split_images(data: Path, split: str) -> tuple[list[Path], dict[int, str]]:
+    """The images of one split of `data` and its class names; UserError for any problem of the file."""
     from ultralytics.data.utils import check_det_dataset
 
-    images, classes = read_dataset(data, split)
+    images, _ = read_dataset(data, split)
     try:  # what read_dataset does not check, Ultralytics does
         check_det_dataset(str(data), autodownload=False)
     except Exception as err:  # noqa: BLE001 (Ultralytics raises several kinds for a bad dataset file)
         reason = str(err).strip().split("\n")[0][:200] or type(err).__name__
         raise UserError(f"{display(data)}: not a usable Ultralytics dataset ({reason}); see "
                         f"docs.ultralytics.com/datasets/detect") from None
-    return images, classes
+    return images, class_names(data)
 
 
-def ground_truth(image: Path, width: int, height: int) -> np.ndarray:
-    """The labelled boxes of an image (N×4, xyxy pixels); none when it has no label file."""
-    from ultralytics.data.utils import img2label_paths
+def handwriting_detector(model: Path) -> None:
+    """Refuse a model that is no handwriting detector: its class 0 must be handwriting, alone or beside others (a
+    model that also detects print); only its class 0 is scored."""
+    names = list(load_detector(model, "", None).names.values())
+    if len(names) != 1 and names[:1] != [HANDWRITING_NAME]:
+        raise refuse(check_file(model, ""), f"detects {len(names)} classes, expected 1 or {HANDWRITING_NAME} as "
+                                            f"class 0")
+    if problem := class_problem(names, None, HANDWRITING_NAME):
+        raise refuse(check_file(model, ""), problem)
 
-    label = Path(img2label_paths([str(image)])[0])
-    boxes = read_boxes(label, fix="fix the label file") if label.exists() else []
-    return np.array(boxes, float).reshape(-1, 4) * (width, height, width, height)
+
+def split_labels(images: list[Path], names: dict[int, str]) -> list[tuple]:
+    """The labels of every image (truth.page_labels), all read before any inference: a bad file stops it first."""
+    return [page_labels(image, names) for image in images]
 
 
-def predictions(model_path: Path, images: list[Path], imgsz: int, device) -> list[tuple]:
-    """(image, boxes, scores, labelled boxes) per image, xyxy pixels: the boxes `predict` gives at the working
-    threshold DETECT_CONF, duplicates of part of a line dropped."""
+def predictions(model_path: Path, images: list[Path], labels: list[tuple], imgsz: int, device,
+                conf: float = DETECT_CONF) -> list[Page]:
+    """Every image with the boxes of class 0 that `predict` gives at the threshold `conf` (duplicates of part of a
+    line dropped) and its labels (split_labels)."""
     from ultralytics import YOLO
 
     model, found = YOLO(str(model_path), task="detect"), []
-    for image in images:
-        result = model.predict(str(image), imgsz=imgsz, device=device, conf=DETECT_CONF, verbose=False)[0]
+    for image, (truth, printed) in zip(tqdm(images, desc="error breakdown", unit="image", leave=False), labels):
+        result = model.predict(str(image), imgsz=imgsz, device=device, conf=conf, classes=[HANDWRITING],
+                               verbose=False)[0]
         h, w = result.orig_shape
         boxes, scores = result.boxes.xyxy.cpu().numpy(), result.boxes.conf.cpu().numpy()
         keep = ~duplicate_parts(boxes, scores)
-        found.append((image, boxes[keep], scores[keep], ground_truth(image, w, h)))
+        scale = np.array([w, h, w, h], float)
+        printed = None if printed is None else printed * scale
+        found.append(Page(image, boxes[keep], scores[keep], truth * scale, printed))
     return found
+
+
+def breakdown(found: list[Page]) -> dict:
+    """The error breakdown (errors.py) of evaluated pages."""
+    return summarise([image_errors(page.boxes, page.truth, page.printed) for page in found])
 
 
 def worst_images(found: list[tuple], out: Path, count: int) -> list:
     """Draw the `count` images with the lowest F1 (predictions in red, labels in green)."""
-    scored = [(image_f1(pred, truth), image.name, image, pred, conf, truth) for image, pred, conf, truth in found]
+    scored = [(image_f1(p.boxes, p.truth), p.image.name, p.image, p.boxes, p.scores, p.truth) for p in found]
     out.mkdir()
     drawn = []
     for f1, _, image, pred, conf, truth in sorted(scored, key=lambda s: (s[0], s[1]))[:count]:
@@ -103,20 +133,22 @@ def training_curves(results_csv: Path) -> dict[str, list[tuple[float, float]]]:
 def evaluate(model: Path, data: Path, split: str, out_dir: Path, work: Path, settings: dict,
              training_results: Path | None = None) -> tuple[dict, dict]:
     """Score `model` on `split` of `data` into out_dir (replaced whole on success); the metrics and Ultralytics'
-    speed. settings: imgsz, batch, device, conf, iou, examples. training_results: a results.csv to chart."""
+    speed. settings: imgsz, batch, device, conf, iou, examples (and keep_conf, the error breakdown's threshold:
+    DETECT_CONF unless given). training_results: a results.csv to chart."""
     inputs = [model, data if data.is_dir() else data.parent]
     ready_output(out_dir, command_name(), inputs)  # the cheap check first, before a model is loaded
-    images, classes = split_images(data, split)
-    load_detector(model, "", classes)
+    images, names = split_images(data, split)
+    labels = split_labels(images, names)
+    handwriting_detector(model)
     s = settings
     with atomic_dir(out_dir, inputs) as out:
         m = validate(model, data, split, s["imgsz"], s["batch"], s["device"], s["conf"], s["iou"], work)
         copy_plots(work, out)
         points = pr_points(m)
         (out / "pr_curve.csv").write_text("recall,precision\n" + "".join(f"{r},{q}\n" for r, q in points))
-        found = predictions(model, images, s["imgsz"], s["device"])
+        found = predictions(model, images, labels, s["imgsz"], s["device"], s.get("keep_conf", DETECT_CONF))
         worst = worst_images(found, out / "predictions", s["examples"])
-        errors = summarise([image_errors(pred, truth) for _, pred, _, truth in found])
+        errors = {**breakdown(found), "keep_conf": s.get("keep_conf", DETECT_CONF)}
         metrics = {**summary(m, len(images)), "errors": errors}
         curves = training_curves(training_results) if training_results and training_results.exists() else None
         write_report(out / "report.html", f"Evaluation of {model.name} on {shown(data)} ({split})", metrics, points,

@@ -3,20 +3,36 @@ from __future__ import annotations
 
 import numpy as np
 
+from hwdetect.files.yolo_labels import HANDWRITING
 from hwdetect.training.runfiles import rounded
 
 
+def handwriting_row(m) -> int | None:
+    """Where class 0 (handwriting) sits in Ultralytics' per-class results; None when the set labels none of it.
+    A set that also labels print, or a model that also detects it, is scored on handwriting alone."""
+    classes = [int(c) for c in m.box.ap_class_index]
+    return classes.index(HANDWRITING) if HANDWRITING in classes else None
+
+
 def summary(m, images: int) -> dict:
-    """Precision, recall, F1, mAP50, mAP50-95 and counts from Ultralytics' DetMetrics."""
-    p, r = float(m.box.mp), float(m.box.mr)
-    return {**rounded({"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0,
-                       "mAP50": m.box.map50, "mAP50-95": m.box.map}),
-            "images": images, "instances": int(m.nt_per_class.sum())}
+    """Precision, recall, F1, mAP50, mAP50-95 of handwriting (None on a set without handwriting labels) and counts,
+    from Ultralytics' DetMetrics."""
+    row = handwriting_row(m)
+    instances = int(m.nt_per_class[HANDWRITING]) if m.nt_per_class is not None and len(m.nt_per_class) else 0
+    if row is None:
+        figures = dict.fromkeys(("precision", "recall", "f1", "mAP50", "mAP50-95"))
+    else:
+        p, r, map50, map50_95 = (float(v) for v in m.box.class_result(row))
+        figures = rounded({"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0,
+                           "mAP50": map50, "mAP50-95": map50_95})
+    return {**figures, "images": images, "instances": instances}
 
 
 def pr_points(m) -> list[tuple[float, float]]:
-    """Precision against recall at 101 recall points."""
-    recall, precision = m.box.curves_results[0][0], m.box.curves_results[0][1][0]
+    """Precision of handwriting against recall at 101 recall points (none on a set without handwriting labels)."""
+    if (row := handwriting_row(m)) is None:
+        return []
+    recall, precision = m.box.curves_results[0][0], m.box.curves_results[0][1][row]
     idx = np.linspace(0, len(recall) - 1, 101).round().astype(int)
     return [(round(float(recall[i]), 4), round(float(precision[i]), 4)) for i in idx]
 

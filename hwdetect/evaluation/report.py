@@ -12,14 +12,21 @@ table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 10px;text
 th{background:#f3f3f3}figure{display:inline-block;margin:0 1em 1em 0;vertical-align:top}
 figcaption{font-size:90%;color:#555}img{max-width:520px;border:1px solid #ddd}svg{background:#fff}
 .legend span{margin-right:1em}"""
-ERRORS_NOTE = ("The boxes predict gives: a score of at least 0.25, a box inside a higher-scored box of the same line "
-               "dropped. A line is found by a box with IoU >= 0.5. Offsets are in line heights, negative above or "
-               "left of the labelled line.")
+ERRORS_NOTE = ("The boxes predict gives: a score of at least keep_conf (0.25 unless chosen), a box inside a "
+               "higher-scored box of the same line dropped. A line is found by a box with IoU >= 0.5. A print-only "
+               "page has no labelled handwriting: every box on it is off the handwriting. Boxes on print are counted "
+               "where the set labels print (a class named print): boxes found on no line with at least half their "
+               "area on print. Offsets are in line heights, negative above or left of the labelled line.")
 ERROR_ROWS = {
+    "pages": "pages", "print_only_pages": "print-only pages (no labelled handwriting)",
     "lines": "labelled lines", "found": "lines found", "missed": "lines not found",
     "split_lines": "lines cut into two or more boxes (word groups)", "merged_lines": "lines under a box spanning lines",
     "boxes": "boxes predicted", "partial_boxes": "extra boxes on part of a line",
-    "merged_boxes": "boxes covering two or more lines", "boxes_off_lines": "boxes on printed text or background",
+    "merged_boxes": "boxes covering two or more lines",
+    "boxes_off_lines": "boxes off the labelled handwriting (print, background)",
+    "boxes_off_lines_per_page": "boxes off the labelled handwriting per page",
+    "boxes_on_print_only_pages_per_page": "boxes per print-only page",
+    "boxes_on_print": "boxes on labelled print", "boxes_on_print_per_page": "boxes on labelled print per page",
     "median_height_ratio": "box height / line height", "median_width_ratio": "box width / line width",
     "median_top_offset": "top edge offset", "median_bottom_offset": "bottom edge offset",
     "median_left_offset": "left edge offset", "median_right_offset": "right edge offset",
@@ -59,6 +66,30 @@ def svg_chart(series: dict[str, list[tuple[float, float]]], x_label: str, y_labe
     return "".join(parts) + "</svg>" + f'<div class="legend">{"".join(legend)}</div>'
 
 
+def shown_value(value) -> str:
+    """A figure as the tables show it: "n/a" where the set cannot measure it (mAP without handwriting labels)."""
+    return "n/a" if value is None else html.escape(str(value))
+
+
+def three_digits(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def headline(metrics: dict) -> str:
+    """The evaluation in one line: mAP, F1 and the error breakdown (per page where it says how boxes go astray)."""
+    e = metrics["errors"]
+    mAP50, mAP50_95, f1 = (three_digits(metrics[k]) for k in ("mAP50", "mAP50-95", "f1"))
+    text = (f"mAP50 {mAP50}, mAP50-95 {mAP50_95}, F1 {f1} on {metrics['images']} images; lines found "
+            f"{e['found']}/{e['lines']}, split {e['split_lines']}, merged {e['merged_lines']}; boxes off the "
+            f"labelled handwriting {e['boxes_off_lines']} ({e['boxes_off_lines_per_page']} per page)")
+    if e["print_only_pages"]:
+        text += (f", on the {e['print_only_pages']} print-only pages {e['boxes_on_print_only_pages']} "
+                 f"({e['boxes_on_print_only_pages_per_page']} per page)")
+    if e["boxes_on_print"] is not None:
+        text += f", on labelled print {e['boxes_on_print']} ({e['boxes_on_print_per_page']} per page)"
+    return text
+
+
 def data_uri(path: Path) -> str:
     kind = "png" if path.suffix.lower() == ".png" else "jpeg"
     return f"data:image/{kind};base64," + base64.b64encode(path.read_bytes()).decode()
@@ -72,11 +103,12 @@ def write_report(out: Path, title: str, metrics: dict, pr_curve: list[tuple[floa
                  training: dict[str, list[tuple[float, float]]] | None, confusion: Path | None,
                  worst: list[tuple[Path, float]]) -> None:
     """Write the report to `out` (an .html file)."""
-    rows = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{v}</td></tr>" for k, v in metrics.items()
+    rows = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{shown_value(v)}</td></tr>"
+                   for k, v in metrics.items()
                    if not isinstance(v, dict))
     body = [f"<h1>{html.escape(title)}</h1>", "<h2>Metrics</h2>", f"<table>{rows}</table>"]
     if "errors" in metrics:
-        errors = "".join(f"<tr><th>{html.escape(k)}</th><td>{metrics['errors'].get(k)}</td>"
+        errors = "".join(f"<tr><th>{html.escape(k)}</th><td>{shown_value(metrics['errors'].get(k))}</td>"
                          f"<td style='text-align:left'>{html.escape(text)}</td></tr>" for k, text in ERROR_ROWS.items())
         body += ["<h2>Errors by line</h2>", f"<p>{html.escape(ERRORS_NOTE)}</p>", f"<table>{errors}</table>"]
     body += ["<h2>Curves</h2>",
