@@ -15,8 +15,7 @@ import numpy as np
 
 from hwdetect.cli import UserError
 from hwdetect.evaluation.dataset import read_dataset
-from hwdetect.evaluation.detector import load_detector
-from hwdetect.evaluation.evaluate import validate
+from hwdetect.evaluation.evaluate import handwriting_detector, validate
 
 
 def export_onnx(model_path: Path, out: Path, imgsz: int, opset: int) -> None:
@@ -89,8 +88,8 @@ def export_checked(model: Path, onnx_out: Path, data: Path, test_images: Path, w
     settings: imgsz, batch, conf, iou, opset. limits: max_map_drop, max_output_diff. On failure nothing is written
     and UserError says by how much the check failed.
     """
-    _, classes = read_dataset(data, "test")
-    load_detector(model, "", classes)
+    read_dataset(data, "test")
+    handwriting_detector(model)  # its class 0 handwriting; the set may label more classes (print)
     s = settings
     tmp = onnx_out.with_name(f".partial.{onnx_out.name}")  # keeps the .onnx suffix Ultralytics reads the format from
     try:
