@@ -16,6 +16,7 @@ from faults import refused
 from hwdetect.cli import UserError
 from hwdetect.evaluation.errors import image_errors, summarise, union_share
 from hwdetect.evaluation.truth import print_class, read_labels
+from test_faults_predict import fault_project, model_files  # noqa: F401 (fixtures)
 
 LINES = np.array([[0, y, 100, y + 10] for y in (0, 20)], float)  # two labelled lines, 10 px high, 100 px wide
 NONE = np.zeros((0, 4))
@@ -207,3 +208,18 @@ def test_bench_transfer_scores_a_real_set_beside_the_proxies_with_a_row_of_the_t
     bad = run([sys.executable, "-m", "bench.transfer", "--real", str(tmp_path / "missing.yaml")], trained_project,
               check=False)
     assert bad.returncode == 2 and "missing.yaml: not found" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_a_label_of_a_class_the_dataset_does_not_name_is_refused_in_one_line(fault_project, model_files, tmp_path):
+    from test_faults_evaluate import make_dataset
+
+    data = make_dataset(tmp_path / "ds")
+    (tmp_path / "ds" / "labels" / "test" / "test1.txt").write_text("0 0.5 0.44 0.875 0.1\n1 0.5 0.2 0.9 0.1\n")
+    refused(["stages.evaluate", "--model", str(model_files / "detector.pt"), "--data", str(data), "--out",
+             str(tmp_path / "out")], fault_project, "labels/test/test1.txt:2", "expected `0 cx cy w h`",
+            watch=(model_files, tmp_path))
+    assert not (tmp_path / "out").exists()
+    data.write_text(data.read_text().replace("0: handwriting", "0: handwriting\n  1: print"))
+    (tmp_path / "ds" / "labels" / "test" / "test1.txt").write_text("2 0.5 0.2 0.9 0.1\n")
+    refused(["stages.evaluate", "--model", str(model_files / "detector.pt"), "--data", str(data), "--out",
+             str(tmp_path / "out")], fault_project, "test1.txt:1", "class (0 to 1)", watch=(model_files, tmp_path))
