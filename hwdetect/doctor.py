@@ -94,7 +94,8 @@ def main() -> None:
     p = params.load()
     name = p["train"]["profile"] if args.profile is None else args.profile  # an empty --profile "" is a mistake too
     if name not in p["profiles"]:
-        raise UserError(f"--profile {name or repr(name)}: not in params.yaml; choose one of: {', '.join(p['profiles'])}")
+        raise UserError(f"--profile {name or repr(name)}: not in params.yaml; choose one of: "
+                        f"{', '.join(p['profiles'])}")
     prof = p["profiles"][name]
     runtime.setup(p["train"]["threads"], p["train"]["cpu_isa"])
     import torch

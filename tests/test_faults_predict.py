@@ -194,13 +194,13 @@ def test_every_page_of_a_multi_page_tiff_is_read_and_named_by_page(command, tabl
     pages[0].save(source / "batch.tif", save_all=True, append_images=pages[1:])
     Image.new("RGB", (80, 64), "white").save(source / "single.png")
     out = tmp_path / "out"
-    run([sys.executable, "-m", *args(command, model_files / "detector.pt", source, out)], fault_project)
+    result = run([sys.executable, "-m", *args(command, model_files / "detector.pt", source, out)], fault_project)
     rows = read_rows(out / table)
     assert sorted(r["file"] for r in rows) == [f"batch.tif.page00{n}" for n in (1, 2, 3)] + ["single.png"]
     assert {r["status"] for r in rows} == {done}
     if command == "hwdetect.predict":
         widths = {r["file"]: int(r["width"]) for r in rows}
-        assert [widths[f"batch.tif.page00{n}"] for n in (1, 2, 3)] == [96, 104, 112]
+        assert [widths[f"batch.tif.page00{n}"] for n in (1, 2, 3)] == [96, 104, 112] and "4/4 [" in result.stderr
 
 
 @pytest.mark.parametrize("imgsz, problem", [("100000", "must be <= 4,096, got 100,000; use 32 to 4,096"),
