@@ -12,6 +12,7 @@ import yaml
 from conftest import ROOT, run, stage, write_params
 from hwdetect.cli import UserError
 from hwdetect.config import params as P
+from hwdetect.config.registry import LAYOUTS
 
 
 @pytest.mark.parametrize("overrides, expected", [
@@ -31,7 +32,7 @@ from hwdetect.config import params as P
     ({"train": {"cpu_isa": "avx512"}}, "train.cpu_isa: expected one of AVX2, native; got 'avx512'"),
     ({"iam": {"base_url": "fki.tic.heia-fr.ch"}}, "iam.base_url: expected an http(s) URL"),
     ({"synthetic": {"hands": ["comic-sans"]}}, "synthetic.hands: unknown name 'comic-sans'; choose from:"),
-    ({"synthetic": {"layouts": {"iam_form": 0, "notebook": 0, "letter": 0, "form_fill": 0}}}, "synthetic.layouts: weights must be numbers >= 0, not all 0"),
+    ({"synthetic": {"layouts": dict.fromkeys(LAYOUTS, 0)}}, "synthetic.layouts: weights must be numbers >= 0, not all 0"),
     ({"profiles": {"rtx3050": {"batch": 0}}}, "profiles.rtx3050.batch: expected a number of images >= 1, -1 (auto-batch) or a fraction of GPU memory in (0, 1); got 0"),
     ({"profiles": {"rtx3050": {"batch": 1.5}}}, "profiles.rtx3050.batch: expected a number of images >= 1, -1"),
     ({"profiles": {"rtx3050": {"batch": -1}}}, "profiles.rtx3050.accumulate: must be 1 with batch -1 (auto-batch)"),
