@@ -4,6 +4,7 @@ from __future__ import annotations
 import secrets
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
@@ -21,6 +22,8 @@ class FakeIAMSite:
         self.fail_once: set[str] = set()    # names whose next request answers 500
         self.expired = False                # serve the login page (HTML, 200) instead of archives
         self.ignore_range = False           # answer 200 with the whole file even to a Range request
+        self.trickle: set[str] = set()      # names sent a byte every 0.2 s
+        self.huge: set[str] = set()         # names announced as 10 GiB
         self.log: list[tuple[str, str, str | None]] = []  # method, path, Range header
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self.httpd.daemon_threads = True
@@ -88,6 +91,26 @@ def _handler(site: FakeIAMSite) -> type[BaseHTTPRequestHandler]:
             if start:
                 headers["Content-Range"] = f"bytes {start}-{len(data) - 1}/{len(data)}"
             body = data[start:]
+            if name in site.huge:
+                self.send_response(200)
+                self.send_header("Content-Length", str(10 * 2**30))
+                self.end_headers()
+                self.wfile.write(body)
+                self.close_connection = True
+                return
+            if name in site.trickle:
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                for byte in body:
+                    try:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                    except OSError:
+                        break
+                    time.sleep(0.2)
+                self.close_connection = True
+                return
             if name in site.cut_once:  # promise the whole body, send half, hang up
                 site.cut_once.discard(name)
                 self.send_response(206 if start else 200)

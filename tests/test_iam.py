@@ -51,6 +51,25 @@ def no_secret(err: BaseException) -> None:
 
 
 # ---------------------------------------------------------------- download
+def test_a_trickling_server_is_stopped_by_the_deadline_and_the_part_kept_to_resume(site, files, tmp_path):
+    site.trickle.add("xml.tgz")
+    with pytest.raises(UserError, match=r"xml.tgz: download stopped after its deadline of 1.5 s .* resume from") as err:
+        download(site.url, ["xml.tgz"], tmp_path, EMAIL, PASSWORD, attempts=3, backoff=0, deadline_s=1.5)
+    assert "\n" not in str(err.value) and not (tmp_path / "xml.tgz").exists()
+    part = (tmp_path / "xml.tgz.part").read_bytes()
+    assert 0 < len(part) < len(files["xml.tgz"]) and files["xml.tgz"].startswith(part)
+    site.trickle.clear()
+    assert get(site, tmp_path, archives=["xml.tgz"])["archives"]["xml.tgz"]["size"] == len(files["xml.tgz"])
+    assert site.downloads("xml.tgz")[-1] == f"bytes={len(part)}-", "the next run resumes where the deadline stopped"
+
+
+def test_a_server_announcing_more_than_an_archive_is_refused_before_writing(site, tmp_path):
+    site.huge.add("xml.tgz")
+    with pytest.raises(UserError, match=r"xml.tgz: the server announces 10.0 GiB, more than any IAM archive"):
+        get(site, tmp_path, archives=["xml.tgz"])
+    assert not (tmp_path / "xml.tgz.part").exists() and not (tmp_path / "xml.tgz").exists()
+
+
 
 def test_download_writes_archives_and_manifest(site, files, tmp_path):
     manifest = get(site, tmp_path)

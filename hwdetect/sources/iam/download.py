@@ -18,13 +18,15 @@ import urllib3
 from tqdm import tqdm
 
 from hwdetect.cli import UserError, log
-from hwdetect.files.http import new_session
+from hwdetect.files.http import Deadline, new_session, size as shown_size
 from hwdetect.files.walk import read_text
 from hwdetect.paths import IAM_CREDENTIALS, shown
 from hwdetect.sources.iam.archives import CHUNK, GZIP_MAGIC, archive_paths, inspect
 
 REGISTER_URL = "https://fki.tic.heia-fr.ch/register"
 TIMEOUT = (15, 60)  # seconds to connect, seconds between two received bytes
+DEADLINE_S = 3 * 3600  # total time for one archive, retries included (1.2 GB at 150 kB/s); a stop keeps the .part
+MAX_BYTES = 4 * 2**30  # the largest IAM archive is about 1.1 GiB: a server announcing more is refused
 _CUT = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
         urllib3.exceptions.HTTPError)  # a connection lost before or during the body
 
@@ -102,7 +104,7 @@ def _check(response: requests.Response, name: str, url: str) -> None:
         raise _expired(name, "an HTML page instead of the archive")
 
 
-def _stream(session: requests.Session, url: str, name: str, part: Path) -> None:
+def _stream(session: requests.Session, url: str, name: str, part: Path, max_bytes: int) -> None:
     """Download into `part`, resuming from its size with a Range request; raise _Again if it stops early."""
     offset = part.stat().st_size if part.exists() else 0
     headers = {"Range": f"bytes={offset}-"} if offset else {}
@@ -120,6 +122,10 @@ def _stream(session: requests.Session, url: str, name: str, part: Path) -> None:
         else:
             offset = 0  # a 200 answer is the whole file, even when a range was asked for
         total = offset + length if length >= 0 else None
+        if (total or 0) > max_bytes:
+            raise UserError(f"{name}: the server announces {shown_size(total)}, more than any IAM archive "
+                            f"({shown_size(max_bytes)}); nothing was kept: check iam.base_url, or download it by "
+                            f"hand into the archives folder")
         chunks = response.raw.stream(CHUNK, decode_content=False)
         first = next(chunks, b"")
         if offset == 0 and not first.startswith(GZIP_MAGIC):  # checked before anything is written
@@ -130,6 +136,11 @@ def _stream(session: requests.Session, url: str, name: str, part: Path) -> None:
         with part.open("ab" if offset else "wb") as out, tqdm(total=total, initial=offset, unit="B", unit_scale=True,
                                                               unit_divisor=1024, desc=name, leave=False) as bar:
             for chunk in itertools.chain([first], chunks):
+                if out.tell() + len(chunk) > max_bytes:
+                    out.close()
+                    part.unlink()
+                    raise UserError(f"{name}: the server sent more than {shown_size(max_bytes)}, more than any IAM "
+                                    f"archive; check iam.base_url, or download it by hand into the archives folder")
                 out.write(chunk)
                 bar.update(len(chunk))
             size = out.tell()
@@ -138,22 +149,23 @@ def _stream(session: requests.Session, url: str, name: str, part: Path) -> None:
 
 
 def fetch(session: requests.Session, base_url: str, name: str, dest_dir: Path, attempts: int = 5,
-          backoff: float = 1.0) -> dict:
-    """Download one archive to dest_dir/name through dest_dir/name.part, with retries that resume; inspect it."""
+          backoff: float = 1.0, deadline_s: float = DEADLINE_S, max_bytes: int = MAX_BYTES) -> dict:
+    """Download one archive to dest_dir/name through dest_dir/name.part, with retries that resume, within a total
+    deadline and a size limit; inspect it."""
     url = f"{base_url.rstrip('/')}/DBs/iamDB/data/{name}"
     part, target = dest_dir / f"{name}.part", dest_dir / name
-    for attempt in range(1, attempts + 1):
-        try:
-            _stream(session, url, name, part)
-            break
-        except (_Again, *_CUT) as err:
-            if attempt == attempts:
-                raise UserError(f"{name}: download failed {attempts} times ({_reason(err, None)}); run the stage "
-                                f"again to resume from {shown(part)}") from None
-            wait = backoff * 2 ** (attempt - 1)
-            size = part.stat().st_size if part.exists() else 0
-            log.info(f"{name}: download stopped at {size} bytes ({_reason(err, None)}); retrying in {wait:g} s")
-            time.sleep(wait)
+    with Deadline(deadline_s) as deadline:
+        for attempt in range(1, attempts + 1):
+            try:
+                _stream(session, url, name, part, max_bytes)
+                break
+            except (_Again, *_CUT) as err:
+                if deadline.expired:
+                    size = part.stat().st_size if part.exists() else 0
+                    raise UserError(f"{name}: download stopped after its deadline of {deadline_s:g} s with "
+                                    f"{shown_size(size)} received (the server is too slow); run the stage again "
+                                    f"to resume from {shown(part)}") from None
+                _retry(err, attempt, attempts, backoff, name, part)
     try:
         facts = inspect(part, shown_as=target, fix="the download was deleted: run the stage again, or download "
                                                    "the archive by hand into the archives folder")
@@ -164,8 +176,20 @@ def fetch(session: requests.Session, base_url: str, name: str, dest_dir: Path, a
     return facts
 
 
+def _retry(err: BaseException, attempt: int, attempts: int, backoff: float, name: str, part: Path) -> None:
+    """Wait before the next attempt, or give up in one line after the last one."""
+    if attempt == attempts:
+        raise UserError(f"{name}: download failed {attempts} times ({_reason(err, None)}); run the stage "
+                        f"again to resume from {shown(part)}") from None
+    wait = backoff * 2 ** (attempt - 1)
+    size = part.stat().st_size if part.exists() else 0
+    log.info(f"{name}: download stopped at {size} bytes ({_reason(err, None)}); retrying in {wait:g} s")
+    time.sleep(wait)
+
+
 def download(base_url: str, archives: list[str], dest_dir: Path, username: str | None, password: str | None,
-             session: requests.Session | None = None, attempts: int = 5, backoff: float = 1.0) -> dict:
+             session: requests.Session | None = None, attempts: int = 5, backoff: float = 1.0,
+             deadline_s: float = DEADLINE_S, max_bytes: int = MAX_BYTES) -> dict:
     """Make sure every archive is in dest_dir (downloading the missing ones) and return the manifest."""
     dest_dir = Path(dest_dir)
     archive_paths(dest_dir, archives)
@@ -182,6 +206,6 @@ def download(base_url: str, archives: list[str], dest_dir: Path, username: str |
         session = session or new_session("iam_download", attempts, backoff)
         login(session, base_url, username, password)
         for name in missing:
-            present[name] = fetch(session, base_url, name, dest_dir, attempts, backoff)
+            present[name] = fetch(session, base_url, name, dest_dir, attempts, backoff, deadline_s, max_bytes)
             log.info(f"iam_download: {name} downloaded ({present[name]['size'] / 2**20:.1f} MiB)")
     return {"archives": {name: present[name] for name in archives}}
