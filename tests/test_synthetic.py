@@ -59,7 +59,8 @@ def clean_page_of(spec, index: int):
 
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("index", range(3))
-def test_boxes_hold_handwriting_only_and_are_tight(layout, index):
+def test_boxes_hold_handwriting_only_and_are_tight(layout, index, monkeypatch):
+    monkeypatch.setattr("hwdetect.synth.scan.CLOSE_UP", 0.0)  # a close-up leaves lines out of the frame by design
     img, inks = clean_page(layout, index)
     _, boxes = render_page(11, index, dataclasses.replace(SPEC, layouts={layout: 1.0}))
     if layout == "print_only":
@@ -117,3 +118,21 @@ def test_wide_gaps_and_loose_letters_still_give_one_box_per_line():
     assert len(inks) >= 2 and len(boxes) == len(inks)
     widths = [pts[:, 0].max() - pts[:, 0].min() for pts in inks]
     assert np.median(widths) > 0.5 * SPEC.width, "a line's box spans its words, gaps included"
+
+
+def test_a_close_up_keeps_the_boxes_of_the_lines_it_shows(monkeypatch):
+    monkeypatch.setattr("hwdetect.synth.scan.CLOSE_UP", 1.0)
+    spec = dataclasses.replace(SPEC, layouts={"iam_form": 1.0})
+    shown = 0
+    for index in range(4):
+        img, boxes = render_page(11, index, spec)
+        _, inks = clean_page_of(spec, index)
+        assert len(boxes) <= len(inks)
+        for x0, y0, x1, y1 in boxes:
+            assert 0 <= x0 < x1 <= img.shape[1] and 0 <= y0 < y1 <= img.shape[0]
+        heights = [y1 - y0 for _, y0, _, y1 in boxes]
+        ink_heights = [pts[:, 1].max() - pts[:, 1].min() for pts in inks]
+        if heights:
+            assert np.median(heights) > 1.3 * np.median(ink_heights), "lines are shown larger"
+        shown += len(boxes)
+    assert shown > 0

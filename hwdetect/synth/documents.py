@@ -35,6 +35,8 @@ def typed_letter(p: Printer, lines: tuple[int, int]) -> list[Slot]:
     if p.rng.random() < 0.5:
         p.rule(y, m, p.w - m)
         y += u * 2
+    if p.rng.random() < 0.4:  # INVOICE, MEMORANDUM, a statement's total
+        y += p.headline(m if p.rng.random() < 0.6 else p.w * 0.5, y, u) + u
     hand = u * p.rng.uniform(1.6, 2.6)
     slots = []
     p.body_text((p.w * p.rng.uniform(0.55, 0.65), y), " ".join(_date(p.rng)), size)
@@ -146,6 +148,8 @@ def receipt(p: Printer, lines: tuple[int, int]) -> list[Slot]:
         slots.append(Slot(x0 + size, y + hand * 1.3, x1, hand, 2, "signature"))
         y += hand * 2.5
     p.body_text((x0, y + size), "THANK YOU", size)
+    if p.rng.random() < 0.4 and y < p.h - u * 15:
+        p.headline(x0, y + size * 3, u * 0.8)
     return slots
 
 

@@ -82,10 +82,13 @@ def form_fill(p: Printer, lines: tuple[int, int]) -> list[Slot]:
     u, m = p.h / 100, p.w * p.rng.uniform(0.06, 0.1)
     y = u * p.rng.uniform(3, 6)
     p.text((m, y), " ".join(w.upper() for w in words_from(p.rng, 2)), u * p.rng.uniform(2.5, 3.5), bold=True)
+    if p.rng.random() < 0.3:  # a large form number or year at the right, as tax forms print it
+        p.headline(p.w * 0.62, y, u * 0.8)
     y = p.paragraph(m, y + u * 5, p.w - m, int(p.rng.integers(1, 3)), u * 1.5) + u * 5
     size, slots = u * p.rng.uniform(1.6, 2.4), []
     face = p.pick()
-    for label in ("Name:", "Address:", "City:", "Date:", "Signature:", "Phone:", "Remarks:")[: int(p.rng.integers(3, 8))]:
+    labels = ("Name:", "Address:", "City:", "Date:", "Signature:", "Phone:", "Remarks:")
+    for label in labels[: int(p.rng.integers(3, 8))]:
         p.text((m, y - u * 2), label, u * 1.7, face)
         x = m + p.draw.textlength(label, font=font(face, int(u * 1.7))) + u * 2
         p.rule(y + size * 0.8, x, p.w - m, grey=int(p.rng.integers(0, 120)))  # below most descenders

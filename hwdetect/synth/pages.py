@@ -19,8 +19,8 @@ from hwdetect.synth.scan import photocopy, scan
 from hwdetect.synth.signatures import draw_signature, draw_tick
 
 DRAWERS = {**FORMS, **DOCUMENTS}
-if set(DRAWERS) | {"print_only"} != set(LAYOUTS):
-    raise ImportError(f"layouts in hwdetect/config/registry.py and hwdetect/synth differ: {set(DRAWERS) ^ set(LAYOUTS)}")
+if (differ := set(DRAWERS) ^ set(LAYOUTS) ^ {"print_only"}):
+    raise ImportError(f"layouts of hwdetect/config/registry.py and of hwdetect/synth differ: {differ}")
 # Page height over width, where a document kind has its own shape (Letter to A4 portrait, a cheque's strip).
 ASPECT = {"letter": (1.29, 1.42), "typed_letter": (1.29, 1.42), "cheque": (0.42, 0.48), "receipt": (1.2, 1.5)}
 PHOTOCOPIED = 0.2  # share of pages whose print is a worn photocopy (handwriting added on the copy)

@@ -146,6 +146,17 @@ class Printer:
                 d.rectangle([x + i * size / 4, top, x + (i + 0.8) * size / 4, y + size], fill=grey)
         return size
 
+    def headline(self, x: float, y: float, u: float) -> float:
+        """A large bold title or figure (INVOICE, a total, a year), as forms and receipts print them; returns its
+        height."""
+        words = words_from(self.rng, int(self.rng.integers(1, 3)))
+        kind = self.rng.integers(3)
+        figure = f"{self.rng.uniform(1, 9999):,.2f}" if self.rng.random() < 0.5 else str(self.rng.integers(1900, 2040))
+        text = (" ".join(words).upper(), " ".join(w.capitalize() for w in words), figure)[kind]
+        size = u * self.rng.uniform(3, 7)
+        self.text((x, y), text, size, bold=self.rng.random() < 0.6)
+        return size * 1.3
+
     def letterhead(self, x: float, y: float, x_max: float, u: float) -> float:
         """Logo, a bold name in a large face, an address line; returns the y below it."""
         size = u * self.rng.uniform(5, 9)
@@ -165,8 +176,8 @@ class Printer:
         d = ImageDraw.Draw(img)
         d.rectangle([2, 2, w - 3, img.size[1] - 3], outline=255, width=max(1, int(size / 8)))
         d.text((w / 2, size * 0.9), word, fill=255, font=f, anchor="mm")
-        d.text((w / 2, size * 1.9), f"{self.rng.integers(1, 29)} {self.rng.integers(1, 13):02d} 20{self.rng.integers(10, 30)}",
-               fill=255, font=font(self.pick(), int(size * 0.6)), anchor="mm")
+        date = f"{self.rng.integers(1, 29)} {self.rng.integers(1, 13):02d} 20{self.rng.integers(10, 30)}"
+        d.text((w / 2, size * 1.9), date, fill=255, font=font(self.pick(), int(size * 0.6)), anchor="mm")
         img = img.rotate(float(self.rng.uniform(-20, 20)), expand=True)
         self.page.paste(int(self.rng.integers(60, 150)), (int(cx - img.size[0] / 2), int(cy - img.size[1] / 2)), img)
 

@@ -7,6 +7,7 @@ import numpy as np
 FRAMING = (0.8, 1.2)  # zoom range of the scan: < 1 the sheet sits in a wider frame, > 1 its edges are cut off
 MIN_VISIBLE_INK = 20  # ink pixels of a line that must stay in the frame for it to be labelled
 PHOTO = 0.12  # share of pages photographed with a phone rather than scanned
+CLOSE_UP, CLOSE_UP_ZOOM = 0.15, (1.4, 2.6)  # share of pages shown as a close-up of one part, and its zoom
 
 
 def bleed_through(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -51,6 +52,9 @@ def _framing(w: int, h: int, rng: np.random.Generator) -> tuple[np.ndarray, bool
     (perspective, the page on a darker background)."""
     zoom = float(np.exp(rng.uniform(np.log(FRAMING[0]), np.log(FRAMING[1]))))
     centre = (w * rng.uniform(0.4, 0.6), h * rng.uniform(0.4, 0.6))
+    if rng.random() < CLOSE_UP:  # part of the sheet, large: print as big as handwriting usually is
+        zoom = float(rng.uniform(*CLOSE_UP_ZOOM))
+        centre = (w * rng.uniform(0.2, 0.8), h * rng.uniform(0.2, 0.8))
     m = cv2.getRotationMatrix2D(centre, rng.uniform(-1.5, 1.5), zoom)
     m[0, 1] += rng.uniform(-0.015, 0.015)  # skew
     homography = np.vstack([m, (0, 0, 1)])
