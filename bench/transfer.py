@@ -8,7 +8,7 @@ Sets (each `--pages` pages, seeds disjoint from training):
   seen@1.25x   the same pages shown at 1.25x (a page scanned larger)
   wide-gaps    IAM-like forms in held-out hands with wide word gaps (1.5-3 sizes) and disconnected, print-like letters
   new-hands    IAM-like forms written in held-out hands with held-out print fonts
-  new-layout   a held-out layout (margin notes on dense printed pages)
+  margin-notes notes beside and between dense print (a small share of training pages), held-out hands
   new-scan     IAM-like forms degraded beyond the training artefacts (heavy blur, JPEG 25, low contrast)
   print-only   pages with no handwriting (where the generator has the print_only layout): every box is one too many
   letters      typed letters and memos signed in held-out faces, with held-out hands for notes
@@ -100,7 +100,7 @@ def synthetic_sets(base) -> dict:
         "seen": base,
         "wide-gaps": dataclasses.replace(iam_like, hands=HELD_OUT_HANDS, writer_ranges=WIDE_GAPS),
         "new-hands": dataclasses.replace(iam_like, hands=HELD_OUT_HANDS, print_fonts=HELD_OUT_PRINT),
-        "new-layout": dataclasses.replace(base, layouts={"margin_notes": 1.0}),
+        "margin-notes": dataclasses.replace(base, layouts={"margin_notes": 1.0}, hands=HELD_OUT_HANDS),
         "new-scan": iam_like,
     }
     if "print_only" in LAYOUTS:
