@@ -53,10 +53,11 @@ def test_predict_boxes_handwriting_and_not_a_print_only_page(tmp_path):
     runtime.setup(2)
     train = dataclasses.replace(SPEC, layouts={"iam_form": 0.5, "print_only": 0.5})
     generate(tmp_path / "train", 0, 64, train, workers=2)
-    (tmp_path / "data.yaml").write_text(f"path: {tmp_path}\ntrain: train/images\nval: train/images\n"
+    generate(tmp_path / "val", 1, 8, train, workers=2)
+    (tmp_path / "data.yaml").write_text(f"path: {tmp_path}\ntrain: train/images\nval: val/images\n"
                                         "names:\n  0: handwriting\n")
     YOLO("yolov8n.yaml").train(**{**DEFAULTS, "plots": False}, data=str(tmp_path / "data.yaml"), imgsz=128,
-                               epochs=30, batch=8, nbs=8, seed=0, device="cpu", workers=0,
+                               epochs=30, batch=8, nbs=8, seed=0, device="cpu", workers=0, cache="ram",
                                save_dir=str(tmp_path / "run"), verbose=False)
     pages = tmp_path / "pages"
     pages.mkdir()
