@@ -15,7 +15,8 @@ from conftest import stage
 from faults import refused
 from hwdetect.cli import UserError
 from hwdetect.evaluation.errors import image_errors, summarise, union_share
-from hwdetect.evaluation.truth import print_class, read_labels
+from hwdetect.evaluation.truth import print_class
+from hwdetect.files.yolo_labels import read_rows
 from test_faults_predict import fault_project, model_files  # noqa: F401 (fixtures)
 
 LINES = np.array([[0, y, 100, y + 10] for y in (0, 20)], float)  # two labelled lines, 10 px high, 100 px wide
@@ -81,12 +82,12 @@ def test_print_class_is_found_by_name_and_a_label_of_a_class_the_set_lacks_is_re
     assert print_class({0: "handwriting", 1: "stamp", 2: "Print"}) == 2
     label = tmp_path / "page.txt"
     label.write_text("0 0.5 0.5 0.2 0.1\n\n1 0.5 0.2 0.9 0.1\n")
-    assert [c for c, _ in read_labels(label, 2)] == [0, 1]
+    assert [c for c, _ in read_rows(label, 2)] == [0, 1]
     with pytest.raises(UserError, match=r"page.txt:3: expected `0 cx cy w h`"):
-        read_labels(label, 1)
+        read_rows(label, 1)
     label.write_text("0 0.5 0.5 0.2 0.1\n2 0.5 0.2 0.9 0.1\n")
     with pytest.raises(UserError, match=r"page.txt:2: expected `class \(0 to 1\) cx cy w h`"):
-        read_labels(label, 2)
+        read_rows(label, 2)
 
 
 def make_set(root: Path, project: Path, pages: dict[str, str | None], names: dict[int, str]) -> Path:

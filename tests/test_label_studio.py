@@ -92,7 +92,7 @@ def truth_pages(project: Path) -> list[dict]:
 def test_label_studio_round_trip_then_one_tiny_epoch(tmp_path, trained_project, project):
     exe = label_studio()
     pages = truth_pages(trained_project)
-    assert sum(len(page["boxes"]) for page in pages) >= 3
+    assert sum(len(page["boxes"]) for page in pages) >= 2  # the tiny project's three test pages hold two lines
     write_label_studio(tmp_path / "label-studio", pages, "best.pt@test")
     server = Server(exe, tmp_path / "ls-data", tmp_path / "label-studio")
     try:

@@ -30,10 +30,12 @@ def test_split_stage_writes_ultralytics_layout(project):
     assert len(rows) == 16
     counts = {s: len(list((out / "images" / s).iterdir())) for s in ("train", "val", "test")}
     assert counts == {"train": 10, "val": 3, "test": 3}
-    for row in rows:
+    labels = [out / "labels" / row["split"] / row["image"].replace(".jpg", ".txt") for row in rows]
+    for row, label in zip(rows, labels):
         assert (out / "images" / row["split"] / row["image"]).exists()
-        label = out / "labels" / row["split"] / row["image"].replace(".jpg", ".txt")
-        assert label.read_text().startswith("0 ")
+        text = label.read_text()
+        assert text == "" or text.startswith("0 "), label  # a print-only page has an empty label file
+    assert sum(bool(label.read_text()) for label in labels) >= 12, "most pages carry handwriting"
 
 
 def test_missing_source_is_a_clear_error(project):

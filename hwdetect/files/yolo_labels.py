@@ -34,12 +34,13 @@ def corners(cx: float, cy: float, w: float, h: float) -> Box:
     return cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2
 
 
-def read_boxes(path: Path, fix: str = "fix or regenerate this source") -> list[Box]:
-    """The boxes of one of the pipeline's own label files, as fractions (x0, y0, x1, y1).
+def read_rows(path: Path, classes: int = 1, fix: str = "fix or regenerate this source") -> list[tuple[int, Box]]:
+    """(class, box as fractions x0, y0, x1, y1) for every line of a label file of a set with `classes` classes.
 
-    Every line must be class 0 with four values in [0, 1] and a positive size; else UserError naming file and line.
+    Every line must be a class of the set with four values in [0, 1] and a positive size; else UserError naming file
+    and line.
     """
-    boxes = []
+    rows = []
     for n, line in enumerate(read_text(path, fix).splitlines(), start=1):
         try:
             row = parse_line(line)
@@ -48,8 +49,14 @@ def read_boxes(path: Path, fix: str = "fix or regenerate this source") -> list[B
         if row is None:
             continue
         cls, values = row
-        if cls != HANDWRITING or len(values) != 4 or not all(0 <= v <= 1 for v in values) or min(values[2:]) <= 0:
-            raise UserError(f"{display(path)}:{n}: expected `0 cx cy w h` with values in [0, 1] and w, h > 0; "
+        if not 0 <= cls < classes or len(values) != 4 or not all(0 <= v <= 1 for v in values) or min(values[2:]) <= 0:
+            expected = str(HANDWRITING) if classes == 1 else f"class (0 to {classes - 1})"
+            raise UserError(f"{display(path)}:{n}: expected `{expected} cx cy w h` with values in [0, 1] and w, h > 0; "
                             f"got {line.strip()[:80]!r}; {fix}")
-        boxes.append(corners(*values))
-    return boxes
+        rows.append((cls, corners(*values)))
+    return rows
+
+
+def read_boxes(path: Path, fix: str = "fix or regenerate this source") -> list[Box]:
+    """The boxes of one of the pipeline's own label files (class 0 only), as fractions (x0, y0, x1, y1)."""
+    return [box for _, box in read_rows(path, 1, fix)]
