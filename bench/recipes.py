@@ -25,23 +25,22 @@ WORK = RUNS / "recipes"
 BEFORE_LAYOUTS = {"iam_form": 0.5, "notebook": 0.15, "letter": 0.15, "form_fill": 0.2}
 BEFORE_FONTS = ["dejavu-serif", "dejavu-sans", "dejavu-sans-bold", "dejavu-mono", "stix", "stix-bold", "pt-serif",
                 "pt-serif-bold", "merriweather", "open-sans"]
-# name → (synthetic overrides, cpu-profile overrides)
+# name → (synthetic overrides, layout weights changed, cpu-profile overrides). "before" is the previous default's
+# layouts, fonts and schedule drawn by today's generator.
 RECIPES = {
-    "before": ({"layouts": BEFORE_LAYOUTS, "print_fonts": BEFORE_FONTS}, {}),
-    "now": ({}, {}),
-    "now-320": ({}, {"imgsz": 320}),
-    "now-600p": ({"pages": 600}, {"epochs": 20}),
-    "now-40-20": ({"layouts_scale": {"iam_form": 0.4, "print_only": 0.2}}, {}),
+    "before": ({"layouts": BEFORE_LAYOUTS, "print_fonts": BEFORE_FONTS, "pages": 300}, {}, {"epochs": 40}),
+    "now": ({}, {}, {}),
+    "300x40": ({"pages": 300}, {}, {"epochs": 40}),
+    "now-320": ({}, {}, {"imgsz": 320}),
+    "iam-heavy": ({}, {"iam_form": 0.5}, {}),
 }
 
 
 def recipe_params(p: dict, name: str) -> dict:
-    synth, prof = RECIPES[name]
+    synth, layouts, prof = RECIPES[name]
     p = copy.deepcopy(p)
-    synth = dict(synth)
-    for layout, weight in synth.pop("layouts_scale", {}).items():
-        p["synthetic"]["layouts"][layout] = weight
     p["synthetic"].update(synth)
+    p["synthetic"]["layouts"] = {**p["synthetic"]["layouts"], **layouts}
     p["profiles"]["cpu"].update(prof)
     return p
 
