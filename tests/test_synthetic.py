@@ -110,7 +110,8 @@ def test_writers_leave_word_gaps_of_up_to_three_sizes_and_some_print_letters_apa
     assert {w.case for w in writers} == {"as-is", "capitals", "upper"}
 
 
-def test_wide_gaps_and_loose_letters_still_give_one_box_per_line():
+def test_wide_gaps_and_loose_letters_still_give_one_box_per_line(monkeypatch):
+    monkeypatch.setattr("hwdetect.synth.scan.CLOSE_UP", 0.0)
     spec = dataclasses.replace(SPEC, layouts={"iam_form": 1.0},
                                writer_ranges=(("word_gap", 3.0, 3.0), ("tracking", 0.25, 0.25)))
     img, inks = clean_page_of(spec, 2)

@@ -96,7 +96,7 @@ class Printer:
         dots = on * np.tile(dot, (on.shape[0] // cell, on.shape[1] // cell)) * 255
         self.page.paste(self.ink() + 30, (int(xy[0] + left), int(xy[1] + top)), Image.fromarray(dots))
 
-    def fill_line(self, x: float, x_max: float, size: float, f: ImageFont.FreeTypeFont, words: list[str]) -> str:
+    def fill_line(self, x: float, x_max: float, f: ImageFont.FreeTypeFont, words: list[str]) -> str:
         line, width, space = [], -f.getlength(" "), f.getlength(" ")
         while words and width + space + text_length(f, words[0]) <= x_max - x:
             width += space + text_length(f, words[0])
@@ -105,17 +105,31 @@ class Printer:
 
     def paragraph(self, x: float, y: float, x_max: float, lines: int, size: float, name: str | None = None,
                   style: str = "plain", leading: tuple[float, float] = (1.25, 1.6)) -> float:
-        """Typeset lines of real text between x and x_max; return the y below them."""
+        """Typeset lines of real text between x and x_max, ragged or (typeset print, half the time) justified; return
+        the y below them."""
         name, bold = name or self.pick(), style == "plain" and self.rng.random() < 0.25
+        justify = style == "plain" and self.rng.random() < 0.5
         f, words = font(name, int(size)), words_from(self.rng, lines * 25)
         pitch = size * self.rng.uniform(*leading)
         for i in range(lines):
-            line = self.fill_line(x, x_max, size, f, words)
-            if i == lines - 1 and self.rng.random() < 0.7:  # a paragraph's short last line
+            line = self.fill_line(x, x_max, f, words)
+            last = i == lines - 1
+            if last and self.rng.random() < 0.7:  # a paragraph's short last line
                 line = " ".join(line.split()[: max(1, int(len(line.split()) * self.rng.uniform(0.2, 0.8)))])
-            self.text((x, y), line, size, name, bold, style)
+            if justify and not last and len(line.split()) > 1:
+                self.justified(x, y, x_max, line.split(), f, size, name, bold)
+            else:
+                self.text((x, y), line, size, name, bold, style)
             y += pitch
         return y
+
+    def justified(self, x: float, y: float, x_max: float, words: list[str], f: ImageFont.FreeTypeFont, size: float,
+                  name: str, bold: bool) -> None:
+        """One line stretched from x to x_max: the spare room shared out between the words."""
+        gap = (x_max - x - sum(text_length(f, w) for w in words)) / (len(words) - 1)
+        for word in words:
+            self.text((x, y), word, size, name, bold)
+            x += text_length(f, word) + gap
 
     def rule(self, y: float, x0: float = 0.0, x1: float | None = None, grey: int | None = None) -> None:
         grey = int(self.rng.integers(0, 120)) if grey is None else grey
