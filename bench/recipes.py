@@ -59,17 +59,12 @@ def build(p: dict, folder: Path) -> Path:
 def train(p: dict, data: Path, folder: Path, device: str) -> tuple[Path, float]:
     from ultralytics import YOLO
 
-    from hwdetect.training.trainer import DEFAULTS
+    from hwdetect.training.trainer import ultralytics_args
 
-    prof = dict(p["profiles"]["cpu"], device=device)
-    accumulate = prof.pop("accumulate", 1)
-    args = {**DEFAULTS, **prof, "nbs": prof["batch"] * accumulate, "data": str(data), "seed": p["seed"],
-            "save_dir": str(folder / "run"), "plots": False}
-    if device != "cpu":
-        args["workers"] = 4
-    args.pop("model")
+    prof = dict(p["profiles"]["cpu"], device=device, **({"workers": 4} if device != "cpu" else {}))
+    args = {**ultralytics_args("cpu", prof, p["seed"], data, folder / "run"), "plots": False}
     start = time.perf_counter()
-    YOLO(p["profiles"]["cpu"]["model"]).train(**args)
+    YOLO(prof["model"]).train(**args)
     return folder / "run" / "weights" / "best.pt", time.perf_counter() - start
 
 
