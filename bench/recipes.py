@@ -33,7 +33,10 @@ RECIPES = {
     "300x40": ({"pages": 300}, {}, {"epochs": 40}),
     "now-320": ({}, {}, {"imgsz": 320}),
     "iam-heavy": ({}, {"iam_form": 0.5}, {}),
+    "print-class": ({}, {}, {}),
+    "no-typed-fill": ({"typed_fill": 0.0}, {}, {}),
 }
+PRINT_CLASS = {"print-class"}  # recipes that also train on the generator's print boxes, as a second class
 
 
 def recipe_params(p: dict, name: str) -> dict:
@@ -45,14 +48,15 @@ def recipe_params(p: dict, name: str) -> dict:
     return p
 
 
-def build(p: dict, folder: Path) -> Path:
+def build(p: dict, folder: Path, print_class: bool = False) -> Path:
     """Training and validation pages of the recipe, and their dataset.yaml."""
     s = p["synthetic"]
     spec = page_spec(s)
-    generate(folder / "train", p["seed"], s["pages"], spec, s["workers"])
-    generate(folder / "val", p["seed"] + 7919, 60, spec, s["workers"])
+    generate(folder / "train", p["seed"], s["pages"], spec, s["workers"], print_labels=print_class)
+    generate(folder / "val", p["seed"] + 7919, 60, spec, s["workers"], print_labels=print_class)
     data = folder / "dataset.yaml"
-    data.write_text(f"path: {folder}\ntrain: train/images\nval: val/images\nnames:\n  0: handwriting\n")
+    data.write_text(f"path: {folder}\ntrain: train/images\nval: val/images\nnames:\n  0: handwriting\n"
+                    + ("  1: print\n" if print_class else ""))
     return data
 
 
@@ -81,7 +85,7 @@ def main() -> None:
     for name in a.recipe:
         p = recipe_params(base, name)
         folder = (WORK / name).absolute()
-        model, seconds = train(p, build(p, folder), folder, a.device)
+        model, seconds = train(p, build(p, folder, name in PRINT_CLASS), folder, a.device)
         imgsz = p["profiles"]["cpu"]["imgsz"]
         print(json.dumps({"recipe": name, "train_seconds": round(seconds, 1), "imgsz": imgsz}), flush=True)
         command = [sys.executable, "-m", "bench.transfer", "--model", str(model), "--imgsz", str(imgsz),

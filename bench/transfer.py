@@ -61,7 +61,7 @@ def degrade(folder: Path, seed: int) -> None:
 
 def make_set(name: str, spec, pages: int, seed: int) -> Path:
     folder = WORK / name
-    generate(folder / "data", seed, pages, spec)
+    generate(folder / "data", seed, pages, spec, print_labels=True)
     if name == "new-scan":
         degrade(folder / "data" / "images", seed)
     labels = [f.read_text() for f in (folder / "data" / "labels").glob("*.txt")]

@@ -50,19 +50,19 @@ def clean_page_of(spec, index: int):
     import hwdetect.synth.pages as pages
     real_scan = pages.scan
     try:
-        pages.scan = lambda img, rng, inks, pad: (img, inks)
-        img, inks = render_page(11, index, spec)
+        pages.scan = lambda img, rng, inks, pad, printed=(): (img, inks, list(printed))
+        img, inks, printed = render_page(11, index, spec)
     finally:
         pages.scan = real_scan
-    return img, inks
+    return img, inks, printed
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("index", range(3))
 def test_boxes_hold_handwriting_only_and_are_tight(layout, index, monkeypatch):
     monkeypatch.setattr("hwdetect.synth.scan.CLOSE_UP", 0.0)  # a close-up leaves lines out of the frame by design
-    img, inks = clean_page(layout, index)
-    _, boxes = render_page(11, index, dataclasses.replace(SPEC, layouts={layout: 1.0}))
+    img, inks, _ = clean_page(layout, index)
+    _, boxes, _ = render_page(11, index, dataclasses.replace(SPEC, layouts={layout: 1.0}))
     if layout == "print_only":
         assert not inks and not boxes and (img < np.percentile(img, 95) - 20).sum() > 200, "print, no label"
         return
@@ -89,7 +89,7 @@ def test_boxes_hold_handwriting_only_and_are_tight(layout, index, monkeypatch):
 
 
 def test_scanned_boxes_follow_the_ink_and_labels_are_normalised():
-    img, boxes = render_page(1, 0, SPEC)
+    img, boxes, _ = render_page(1, 0, SPEC)
     assert boxes
     for x0, y0, x1, y1 in boxes:
         assert 0 <= x0 < x1 <= img.shape[1] and 0 <= y0 < y1 <= img.shape[0]
@@ -114,8 +114,8 @@ def test_wide_gaps_and_loose_letters_still_give_one_box_per_line(monkeypatch):
     monkeypatch.setattr("hwdetect.synth.scan.CLOSE_UP", 0.0)
     spec = dataclasses.replace(SPEC, layouts={"iam_form": 1.0},
                                writer_ranges=(("word_gap", 3.0, 3.0), ("tracking", 0.25, 0.25)))
-    img, inks = clean_page_of(spec, 2)
-    _, boxes = render_page(11, 2, spec)
+    img, inks, _ = clean_page_of(spec, 2)
+    _, boxes, _ = render_page(11, 2, spec)
     assert len(inks) >= 2 and len(boxes) == len(inks)
     widths = [pts[:, 0].max() - pts[:, 0].min() for pts in inks]
     assert np.median(widths) > 0.5 * SPEC.width, "a line's box spans its words, gaps included"
@@ -126,8 +126,8 @@ def test_a_close_up_keeps_the_boxes_of_the_lines_it_shows(monkeypatch):
     spec = dataclasses.replace(SPEC, layouts={"iam_form": 1.0})
     shown = 0
     for index in range(4):
-        img, boxes = render_page(11, index, spec)
-        _, inks = clean_page_of(spec, index)
+        img, boxes, _ = render_page(11, index, spec)
+        _, inks, _ = clean_page_of(spec, index)
         assert len(boxes) <= len(inks)
         for x0, y0, x1, y1 in boxes:
             assert 0 <= x0 < x1 <= img.shape[1] and 0 <= y0 < y1 <= img.shape[0]
@@ -137,3 +137,54 @@ def test_a_close_up_keeps_the_boxes_of_the_lines_it_shows(monkeypatch):
             assert np.median(heights) > 1.3 * np.median(ink_heights), "lines are shown larger"
         shown += len(boxes)
     assert shown > 0
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_print_is_labelled_apart_from_the_handwriting(layout, monkeypatch):
+    monkeypatch.setattr("hwdetect.synth.scan.CLOSE_UP", 0.0)  # a close-up leaves print out of the frame by design
+    for index in range(2):
+        img, inks, printed = clean_page(layout, index)
+        paper = np.percentile(img, 95)
+        assert printed or layout == "notebook", "a document's print is labelled"
+        under_print = np.zeros(img.shape, bool)
+        for x0, y0, x1, y1 in printed:
+            window = img[max(int(y0), 0):int(np.ceil(y1)), max(int(x0), 0):int(np.ceil(x1))]
+            assert window.size and window.min() < paper - 40, f"a print box on {layout} holds print"
+            under_print[max(int(y0), 0):int(np.ceil(y1)), max(int(x0), 0):int(np.ceil(x1))] = True
+        for pts in inks:  # handwriting sits beside print, on lines and in fields (a signature may cross its label)
+            x0, y0 = pts.min(0).astype(int)
+            x1, y1 = pts.max(0).astype(int) + 1
+            assert under_print[y0:y1, x0:x1].mean() < 0.5, f"handwriting under print on {layout}"
+        _, boxes, scanned = render_page(11, index, dataclasses.replace(SPEC, layouts={layout: 1.0}))
+        h, w = img.shape
+        assert all(0 <= x0 < x1 <= w and 0 <= y0 < y1 <= h for x0, y0, x1, y1 in scanned)
+        assert len(scanned) <= len(printed) and (len(scanned) > 0.3 * len(printed) or not printed)
+
+
+def test_training_labels_hold_handwriting_alone_and_measuring_sets_add_print_as_class_1(tmp_path):
+    from hwdetect.files.yolo_labels import read_boxes, read_rows
+
+    spec = dataclasses.replace(SPEC, layouts={"form_fill": 1.0})
+    generate(tmp_path / "train", 4, 6, spec, workers=1)
+    generate(tmp_path / "measure", 4, 6, spec, workers=1, print_labels=True)
+    classes = set()
+    for label in sorted((tmp_path / "measure" / "labels").glob("*.txt")):
+        rows = read_rows(label, 2)
+        classes |= {c for c, _ in rows}
+        assert read_boxes(tmp_path / "train" / "labels" / label.name) == [b for c, b in rows if c == 0]
+    assert classes == {0, 1}
+
+
+@pytest.mark.parametrize("layout", ["form_fill", "cheque"])
+def test_a_form_filled_in_by_machine_has_typed_fields_and_a_handwritten_signature(layout):
+    by_hand = dataclasses.replace(SPEC, layouts={layout: 1.0}, typed_fill=0.0)
+    typed, written = 0, 0
+    for index in range(4):
+        _, inks, printed = clean_page_of(by_hand, index)
+        _, typed_inks, typed_printed = clean_page_of(dataclasses.replace(by_hand, typed_fill=1.0), index)
+        assert len(typed_inks) <= len(inks) and len(typed_printed) >= len(printed)
+        typed += len(typed_printed) - len(printed)
+        written += len(inks) - len(typed_inks)
+        if layout == "cheque":
+            assert typed_inks, "the signature stays handwritten"
+    assert typed >= written > 0, "fields left to the hand are typed instead, each a print box, none labelled"

@@ -38,7 +38,7 @@ SCHEMA: dict[str, Any] = {
     "synthetic": {"pages": type_(int, low=1, high=volume.MAX_PAGES), "width": type_(int, low=64, high=8192),
                   "height": type_(int, low=64, high=8192), "lines": int_range, "layouts": weights(LAYOUTS),
                   "hands": names(HANDS), "signatures": names(SIGNATURE_FACES),
-                  "print_fonts": names(tuple(PRINT_FONTS)),
+                  "print_fonts": names(tuple(PRINT_FONTS)), "typed_fill": type_(int, float, low=0, high=1),
                   "contact_sheet": type_(int, low=1, high=64), "workers": WORKERS},
     "custom": {"dir": type_(str), "format": choice("auto", *CUSTOM_FORMATS), "classes": class_map,
                "unmapped": choice("drop", "error"), "out_of_bounds": choice("clip", "error"),

@@ -34,7 +34,7 @@ HANDS = (*HERSHEY_HANDS, *TTF_HANDS)
 # Signature faces: any hand, or "scribble" (a looped stroke with no letters in it).
 SIGNATURE_FACES = (*HANDS, "scribble")
 
-# Printed faces (never labelled): (package, or None for matplotlib's bundled fonts, file).
+# Printed faces: (package, or None for matplotlib's bundled fonts, file).
 PRINT_FONTS = {
     "dejavu-serif": (None, "DejaVuSerif.ttf"), "dejavu-serif-bold": (None, "DejaVuSerif-Bold.ttf"),
     "dejavu-sans": (None, "DejaVuSans.ttf"), "dejavu-sans-bold": (None, "DejaVuSans-Bold.ttf"),
@@ -56,6 +56,15 @@ PRINT_FONTS = {
     "oswald": ("fontpkg_oswald", "Oswald[wght].ttf"),
     "libre-baskerville": ("fontpkg_libre_baskerville", "LibreBaskerville[wght].ttf"),
     "playfair-display": ("fontpkg_playfair_display", "PlayfairDisplay[wght].ttf"),
+    "arimo": ("fontpkg_arimo", "Arimo[wght].ttf"), "noto-sans": ("fontpkg_noto_sans", "NotoSans[wdth,wght].ttf"),
+    "noto-serif": ("fontpkg_noto_serif", "NotoSerif[wdth,wght].ttf"),
+    "source-sans": ("fontpkg_source_sans_3", "SourceSans3[wght].ttf"),
+    "fira-sans": ("fontpkg_fira_sans", "FiraSans-Regular.ttf"),
+    "fira-sans-bold": ("fontpkg_fira_sans", "FiraSans-Bold.ttf"),
+    "ibm-plex-sans": ("fontpkg_ibm_plex_sans", "IBMPlexSans[wdth,wght].ttf"),
+    "inter": ("fontpkg_inter", "Inter[opsz,wght].ttf"), "montserrat": ("fontpkg_montserrat", "Montserrat[wght].ttf"),
+    "crimson-text": ("fontpkg_crimson_text", "CrimsonText-Regular.ttf"),
+    "crimson-text-bold": ("fontpkg_crimson_text", "CrimsonText-Bold.ttf"), "lora": ("fontpkg_lora", "Lora[wght].ttf"),
 }
 # Monospaced printed faces: the ones typewritten and dot-matrix print is set in.
 MONO_FONTS = ("dejavu-mono", "ibm-plex-mono", "ibm-plex-mono-bold", "inconsolata", "source-code-pro", "space-mono",

@@ -1,6 +1,7 @@
 """The YOLO label format, written and read in one place: a `<image stem>.txt` per image, one line per box,
 `class cx cy w h` with the centre and size as fractions of the image. The pipeline has one class, 0 = handwriting;
-an image without handwriting has an empty file."""
+an image without handwriting has an empty file. Sets made to measure (bench.transfer's synthetic proxies) may also
+label print as class 1, so that boxes on print can be counted."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,14 +10,14 @@ from typing import Iterable
 from hwdetect.cli import UserError
 from hwdetect.files.walk import display, read_text
 
-HANDWRITING = 0
-CLASS_NAMES = {HANDWRITING: "handwriting"}
+HANDWRITING, PRINT = 0, 1
+CLASS_NAMES = {HANDWRITING: "handwriting"}  # what the pipeline trains and detects
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1
 
 
-def format_boxes(boxes: Iterable[Box], width: float, height: float) -> str:
+def format_boxes(boxes: Iterable[Box], width: float, height: float, cls: int = HANDWRITING) -> str:
     """Label lines of boxes given in pixels (x0, y0, x1, y1) of a width x height image, 6 decimals."""
-    return "".join(f"{HANDWRITING} {(x0 + x1) / 2 / width:.6f} {(y0 + y1) / 2 / height:.6f} "
+    return "".join(f"{cls} {(x0 + x1) / 2 / width:.6f} {(y0 + y1) / 2 / height:.6f} "
                    f"{(x1 - x0) / width:.6f} {(y1 - y0) / height:.6f}\n" for x0, y0, x1, y1 in boxes)
 
 

@@ -69,8 +69,8 @@ def cheque(p: Printer, lines: tuple[int, int]) -> list[Slot]:
     """A bank cheque: bank name and logo, the printed template with rules and boxes, a MICR line; handwritten date,
     payee, amount in figures and in words, memo and signature."""
     u, m = p.h / 100, p.w * p.rng.uniform(0.03, 0.06)
-    if p.rng.random() < 0.6:  # a light security pattern behind everything
-        grey = int(p.rng.integers(185, 225))
+    if p.rng.random() < 0.6:  # a light security pattern behind everything, a little darker than the paper
+        grey = int(p.page.getpixel((0, 0))) - int(p.rng.integers(15, 45))
         for k in range(0, p.w + p.h, max(3, int(u * p.rng.uniform(1, 3)))):
             p.draw.line([(k, 0), (k - p.h, p.h)], fill=grey, width=1)
     y = u * p.rng.uniform(4, 8)
@@ -87,9 +87,10 @@ def cheque(p: Printer, lines: tuple[int, int]) -> list[Slot]:
     pay_y = date_y + u * p.rng.uniform(13, 17)
     label = "PAY TO THE ORDER OF" if p.rng.random() < 0.7 else "Pay"
     p.text((m, pay_y - u * 4.5), label, u * 3.2)
-    p.rule(pay_y + u * 1.5, m + u * 25, p.w * 0.74)
+    start = max(m + u * 25, p.printed[-1][2] + u)  # the payee line starts after its label, however wide the face
+    p.rule(pay_y + u * 1.5, start, p.w * 0.74)
     payee = tuple(w.capitalize() for w in words_from(p.rng, int(p.rng.integers(1, 4))))
-    slots.append(Slot(m + u * 27, pay_y, p.w * 0.74, hand, 4, text=payee))
+    slots.append(Slot(start + u * 2, pay_y, p.w * 0.74, hand, 4, text=payee))
     p.text((p.w * 0.76, pay_y - u * 4), "$", u * 5)
     p.box(p.w * 0.79, pay_y - u * 7, p.w - m, pay_y + u * 2.5)
     slots.append(Slot(p.w * 0.8, pay_y, p.w - m - u, hand, 1, text=(_amount(p.rng),)))
@@ -104,7 +105,7 @@ def cheque(p: Printer, lines: tuple[int, int]) -> list[Slot]:
     if p.rng.random() < 0.5:
         slots.append(Slot(m + u * 11, sign_y, p.w * 0.45, hand * 0.8, 3))
     p.rule(sign_y + u * 1.5, p.w * 0.55, p.w - m)
-    p.text((p.w * 0.62, sign_y + u * 3), "AUTHORIZED SIGNATURE", u * 2.4)
+    p.text((p.w * 0.62, sign_y + u * 4.5), "AUTHORIZED SIGNATURE", u * 2.4)
     slots.append(Slot(p.w * 0.57, sign_y, p.w - m, hand * 0.9, 2, "signature"))
     micr = f"|:{p.rng.integers(10**8, 10**9)}|: {p.rng.integers(10**9, 10**10)}|\" {p.rng.integers(1000, 9999)}"
     p.text((m + u * 10, p.h - u * 9), micr, u * 5, p.body)

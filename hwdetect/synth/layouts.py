@@ -1,4 +1,4 @@
-"""Page layouts: the printed parts of a page (never labelled) and the slots where handwriting goes.
+"""Page layouts: the printed parts of a page (labelled as print by the Printer) and the slots where handwriting goes.
 
 Each layout draws its print on a grey PIL page and returns slots; a slot becomes one handwritten line, so one box.
 More document kinds (typed letters, cheques, receipts) are in documents.py.

@@ -1,5 +1,5 @@
-"""Render one synthetic document page: a layout's printed parts (never labelled) and its handwriting (one box per
-line, signature or tick, from the ink drawn), then scanner or camera artefacts. Also the contact sheet of sample pages.
+"""Render one synthetic document page: a layout's printed parts (a print box per printed line, stamp or logo) and its
+handwriting (one box per line, signature or tick, from the ink drawn), then scanner or camera artefacts. Also the contact sheet of sample pages.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from hwdetect.config.registry import LAYOUTS
 from hwdetect.synth.documents import DOCUMENTS
 from hwdetect.synth.handwriting import draw_line, random_writer, styled, words_from
 from hwdetect.synth.layouts import LAYOUTS as FORMS
-from hwdetect.synth.printer import Printer
+from hwdetect.synth.printer import Printer, Slot, font
 from hwdetect.synth.scan import photocopy, scan
 from hwdetect.synth.signatures import draw_signature, draw_tick
 
@@ -24,6 +24,7 @@ if (differ := set(DRAWERS) ^ set(LAYOUTS) ^ {"print_only"}):
 # Page height over width, where a document kind has its own shape (Letter to A4 portrait, a cheque's strip).
 ASPECT = {"letter": (1.29, 1.42), "typed_letter": (1.29, 1.42), "cheque": (0.42, 0.48), "receipt": (1.2, 1.5)}
 PHOTOCOPIED = 0.2  # share of pages whose print is a worn photocopy (handwriting added on the copy)
+TYPED_FIELDS, TYPED_LAYOUTS = 0.7, ("form_fill", "cheque", "receipt")  # of a page filled in by machine: fields typed
 
 
 @dataclass(frozen=True)
@@ -36,10 +37,12 @@ class PageSpec:
     print_fonts: tuple[str, ...]     # printed faces
     signatures: tuple[str, ...] = ("scribble",)  # signature faces (registry.SIGNATURE_FACES)
     writer_ranges: tuple[tuple[str, float, float], ...] = ()  # (Writer field, low, high): styles forced into a range
+    typed_fill: float = 0.0          # share of TYPED_LAYOUTS pages filled in by machine (type_fields)
 
 
-def render_page(seed: int, index: int, spec: PageSpec) -> tuple[np.ndarray, list]:
-    """Page `index` of the set seeded by `seed`: the grey image and its boxes [(x0, y0, x1, y1)]."""
+def render_page(seed: int, index: int, spec: PageSpec) -> tuple[np.ndarray, list, list]:
+    """Page `index` of the set seeded by `seed`: the grey image, its handwriting boxes [(x0, y0, x1, y1)] and its
+    print boxes."""
     rng = np.random.default_rng([seed, index])
     names = sorted(spec.layouts)
     weights = np.array([spec.layouts[n] for n in names], float)
@@ -49,7 +52,10 @@ def render_page(seed: int, index: int, spec: PageSpec) -> tuple[np.ndarray, list
         layout = sorted(DRAWERS)[rng.integers(len(DRAWERS))]
     low, high = ASPECT.get(layout, (spec.height / spec.width,) * 2)
     page = Image.new("L", (spec.width, round(spec.width * rng.uniform(low, high))), int(rng.integers(205, 256)))
-    slots = DRAWERS[layout](Printer(page, rng, list(spec.print_fonts)), spec.lines)
+    printer = Printer(page, rng, list(spec.print_fonts))
+    slots = DRAWERS[layout](printer, spec.lines)
+    if layout in TYPED_LAYOUTS and rng.random() < spec.typed_fill:
+        slots = type_fields(printer, slots)
     img = np.array(page)
     if rng.random() < PHOTOCOPIED:
         img = photocopy(img, rng)
@@ -72,16 +78,34 @@ def render_page(seed: int, index: int, spec: PageSpec) -> tuple[np.ndarray, list
                 text = text[max(used, 1):] or styled(rng, writer, words_from(rng, 600))
         if ink is not None:
             inks.append(ink)
-    return scan(img, rng, inks, pad=0.5)
+    return scan(img, rng, inks, pad=0.5, printed=printer.printed)
 
 
-def contact_sheet(pages: list[tuple[np.ndarray, list]], columns: int = 4, tile_width: int = 320) -> np.ndarray:
-    """A grid of pages with their boxes drawn in red, for people to look at the data."""
+def type_fields(p: Printer, slots: list[Slot]) -> list[Slot]:
+    """Fill most written fields (not signatures or ticks) with typed text, as a computer or typewriter fills a form;
+    return the slots left for handwriting."""
+    left = []
+    for slot in slots:
+        if slot.kind != "line" or p.rng.random() > TYPED_FIELDS:
+            left.append(slot)
+            continue
+        words = list(slot.text) or words_from(p.rng, int(p.rng.integers(1, slot.words + 1)))
+        size = slot.size * p.rng.uniform(0.7, 1.1)
+        line = p.fill_line(slot.x0, slot.x_max, font(p.body, int(size)), [w.upper() for w in words]
+                           if p.rng.random() < 0.3 else words) or words[0]
+        p.body_text((slot.x0, slot.baseline - size * 0.8), line, size)
+    return left
+
+
+def contact_sheet(pages: list[tuple[np.ndarray, list, list]], columns: int = 4, tile_width: int = 320) -> np.ndarray:
+    """A grid of pages with their handwriting boxes drawn in red and print boxes in blue, for people to look at the
+    data."""
     tiles = []
-    for img, boxes in pages:
+    for img, boxes, printed in pages:
         colour = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
-        for x0, y0, x1, y1 in boxes:
-            cv2.rectangle(colour, (round(x0), round(y0)), (round(x1), round(y1)), (0, 0, 255), 2)
+        for kind, colour_bgr, width in ((printed, (255, 120, 0), 1), (boxes, (0, 0, 255), 2)):
+            for x0, y0, x1, y1 in kind:
+                cv2.rectangle(colour, (round(x0), round(y0)), (round(x1), round(y1)), colour_bgr, width)
         f = tile_width / img.shape[1]
         tiles.append(cv2.resize(colour, (tile_width, round(img.shape[0] * f)), interpolation=cv2.INTER_AREA))
     height = max(t.shape[0] for t in tiles)

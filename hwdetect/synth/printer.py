@@ -1,5 +1,6 @@
 """Print on a page, the way real documents carry it: typeset, typewritten and dot-matrix text, letterheads with logos,
-rules, boxes, tables and stamps. Print is never labelled; layouts say where handwriting goes with Slots.
+rules, boxes, tables and stamps. The Printer keeps a box of each printed line, word group, stamp and logo it draws
+(`printed`, the print class of the labels); layouts say where handwriting goes with Slots.
 """
 from __future__ import annotations
 
@@ -45,6 +46,7 @@ class Printer:
     def __init__(self, page: Image.Image, rng: np.random.Generator, fonts: list[str]):
         self.page, self.draw, self.rng, self.fonts = page, ImageDraw.Draw(page), rng, fonts
         self.w, self.h = page.size
+        self.printed: list[tuple[float, float, float, float]] = []  # x0, y0, x1, y1 of what was printed
         mono = [f for f in fonts if f in MONO_FONTS]
         self.style = STYLES[rng.choice(3, p=[0.6, 0.25, 0.15])] if mono else "plain"
         self.body = mono[rng.integers(len(mono))] if self.style != "plain" else self.pick()
@@ -55,9 +57,17 @@ class Printer:
     def ink(self) -> int:
         return int(self.rng.integers(0, 60))
 
+    def mark(self, box) -> None:
+        """Keep the box of something printed (clipped to the page later, by the scan)."""
+        x0, y0, x1, y1 = map(float, box)
+        if x1 - x0 > 1 and y1 - y0 > 1:
+            self.printed.append((x0, y0, x1, y1))
+
     def text(self, xy: tuple[float, float], text: str, size: float, name: str | None = None, bold: bool = False,
-             style: str = "plain"):
+             style: str = "plain", record: bool = True):
         f = font(name or self.pick(), int(size))
+        if record and text.strip():
+            self.mark(self.draw.textbbox(xy, text, font=f, stroke_width=int(bold)))
         if style == "typewriter":
             return self._typewriter(xy, text, f)
         if style == "dotmatrix":
@@ -127,8 +137,10 @@ class Printer:
                   name: str, bold: bool) -> None:
         """One line stretched from x to x_max: the spare room shared out between the words."""
         gap = (x_max - x - sum(text_length(f, w) for w in words)) / (len(words) - 1)
+        top, bottom = self.draw.textbbox((x, y), " ".join(words), font=f, stroke_width=int(bold))[1::2]
+        self.mark((x, top, x_max, bottom))
         for word in words:
-            self.text((x, y), word, size, name, bold)
+            self.text((x, y), word, size, name, bold, record=False)
             x += text_length(f, word) + gap
 
     def rule(self, y: float, x0: float = 0.0, x1: float | None = None, grey: int | None = None) -> None:
@@ -142,6 +154,7 @@ class Printer:
         """An emblem: a filled or ringed disc, a shield or bars, often with initials; returns its width."""
         kind, grey = int(self.rng.integers(4)), int(self.rng.integers(0, 110))
         d = self.draw
+        self.mark((x, y, x + size, y + size))
         if kind == 0:
             d.ellipse([x, y, x + size, y + size], fill=grey)
             initials = "".join(w[0].upper() for w in words_from(self.rng, 2))
@@ -193,7 +206,10 @@ class Printer:
         date = f"{self.rng.integers(1, 29)} {self.rng.integers(1, 13):02d} 20{self.rng.integers(10, 30)}"
         d.text((w / 2, size * 1.9), date, fill=255, font=font(self.pick(), int(size * 0.6)), anchor="mm")
         img = img.rotate(float(self.rng.uniform(-20, 20)), expand=True)
-        self.page.paste(int(self.rng.integers(60, 150)), (int(cx - img.size[0] / 2), int(cy - img.size[1] / 2)), img)
+        left, top = int(cx - img.size[0] / 2), int(cy - img.size[1] / 2)
+        self.page.paste(int(self.rng.integers(60, 150)), (left, top), img)
+        x0, y0, x1, y1 = img.getbbox() or (0, 0, 0, 0)
+        self.mark((left + x0, top + y0, left + x1, top + y1))
 
     def table(self, x0: float, y: float, x1: float, rows: int, cols: int, row_h: float, size: float) -> float:
         """A ruled table of printed words and figures; returns the y below it."""

@@ -1,4 +1,4 @@
-"""Scanner and paper artefacts for a grey page, with the handwriting boxes carried through the geometry."""
+"""Scanner and paper artefacts for a grey page, with the handwriting and print boxes carried through the geometry."""
 from __future__ import annotations
 
 import cv2
@@ -6,6 +6,7 @@ import numpy as np
 
 FRAMING = (0.8, 1.2)  # zoom range of the scan: < 1 the sheet sits in a wider frame, > 1 its edges are cut off
 MIN_VISIBLE_INK = 20  # ink pixels of a line that must stay in the frame for it to be labelled
+MIN_VISIBLE_PRINT = 0.5  # share of a print box that must stay in the frame for it to be labelled
 PHOTO = 0.12  # share of pages photographed with a phone rather than scanned
 CLOSE_UP, CLOSE_UP_ZOOM = 0.15, (1.4, 2.6)  # share of pages shown as a close-up of one part, and its zoom
 
@@ -67,10 +68,25 @@ def _framing(w: int, h: int, rng: np.random.Generator) -> tuple[np.ndarray, bool
     return homography, photo
 
 
-def scan(img: np.ndarray, rng: np.random.Generator, inks: list[np.ndarray], pad: float) -> tuple[np.ndarray, list]:
-    """Return the scanned page and one box (x0, y0, x1, y1) per ink point set, after the same framing, rotation and
-    skew (or perspective). Framing zooms the sheet in or out (pages scanned with wide margins, or cropped): a line cut
-    by the frame keeps the box of its visible ink."""
+def _print_boxes(printed: list, homography: np.ndarray, w: int, h: int) -> list:
+    """The print boxes through the page's geometry (the box around each moved box), clipped to the frame; a box
+    mostly outside it is dropped."""
+    boxes = []
+    for x0, y0, x1, y1 in printed:
+        pts = np.array([(x0, y0), (x1, y0), (x1, y1), (x0, y1)], np.float64).reshape(-1, 1, 2)
+        r = cv2.perspectiveTransform(pts, homography).reshape(-1, 2)
+        (a0, b0), (a1, b1) = r.min(0), r.max(0)
+        c0, d0, c1, d1 = max(a0, 0), max(b0, 0), min(a1, w), min(b1, h)
+        if c1 - c0 > 2 and d1 - d0 > 2 and (c1 - c0) * (d1 - d0) >= MIN_VISIBLE_PRINT * (a1 - a0) * (b1 - b0):
+            boxes.append((float(c0), float(d0), float(c1), float(d1)))
+    return boxes
+
+
+def scan(img: np.ndarray, rng: np.random.Generator, inks: list[np.ndarray], pad: float,
+         printed: list = ()) -> tuple[np.ndarray, list, list]:
+    """Return the scanned page, one box (x0, y0, x1, y1) per ink point set and the print boxes, after the same framing,
+    rotation and skew (or perspective). Framing zooms the sheet in or out (pages scanned with wide margins, or
+    cropped): a line cut by the frame keeps the box of its visible ink."""
     h, w = img.shape
     paper = float(np.median(img))
     out = bleed_through(img, rng) if rng.random() < 0.3 else img.astype(np.float32)
@@ -96,4 +112,4 @@ def scan(img: np.ndarray, rng: np.random.Generator, inks: list[np.ndarray], pad:
         x1, y1 = np.minimum(r.max(0) + 1 + pad, (w, h))
         if x1 - x0 > 2 and y1 - y0 > 2:
             boxes.append((float(x0), float(y0), float(x1), float(y1)))
-    return page, boxes
+    return page, boxes, _print_boxes(list(printed), homography, w, h)
