@@ -1,5 +1,6 @@
 """Render one synthetic document page: a layout's printed parts (a print box per printed line, stamp or logo) and its
-handwriting (one box per line, signature or tick, from the ink drawn), then scanner or camera artefacts. Also the contact sheet of sample pages.
+handwriting (one box per line, signature or tick, from the ink drawn), then scanner or camera artefacts. Also the
+contact sheet of sample pages.
 """
 from __future__ import annotations
 
