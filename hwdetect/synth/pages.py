@@ -15,7 +15,7 @@ from hwdetect.config.registry import LAYOUTS
 from hwdetect.synth.documents import DOCUMENTS
 from hwdetect.synth.handwriting import draw_line, random_writer, styled, words_from
 from hwdetect.synth.layouts import LAYOUTS as FORMS
-from hwdetect.synth.printer import Printer, Slot, font
+from hwdetect.synth.printer import Printer, Slot
 from hwdetect.synth.scan import photocopy, scan
 from hwdetect.synth.signatures import draw_signature, draw_tick
 
@@ -83,18 +83,14 @@ def render_page(seed: int, index: int, spec: PageSpec) -> tuple[np.ndarray, list
 
 
 def type_fields(p: Printer, slots: list[Slot]) -> list[Slot]:
-    """Fill most written fields (not signatures or ticks) with typed text, as a computer or typewriter fills a form;
-    return the slots left for handwriting."""
+    """Type most written fields (not signatures or ticks), as a computer or typewriter fills a form; return the slots
+    left for handwriting."""
     left = []
     for slot in slots:
         if slot.kind != "line" or p.rng.random() > TYPED_FIELDS:
             left.append(slot)
-            continue
-        words = list(slot.text) or words_from(p.rng, int(p.rng.integers(1, slot.words + 1)))
-        size = slot.size * p.rng.uniform(0.7, 1.1)
-        line = p.fill_line(slot.x0, slot.x_max, font(p.body, int(size)), [w.upper() for w in words]
-                           if p.rng.random() < 0.3 else words) or words[0]
-        p.body_text((slot.x0, slot.baseline - size * 0.8), line, size)
+        else:
+            p.type_in(slot)
     return left
 
 

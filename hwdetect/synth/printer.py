@@ -106,6 +106,14 @@ class Printer:
         dots = on * np.tile(dot, (on.shape[0] // cell, on.shape[1] // cell)) * 255
         self.page.paste(self.ink() + 30, (int(xy[0] + left), int(xy[1] + top)), Image.fromarray(dots))
 
+    def type_in(self, slot: Slot) -> None:
+        """Type a written field's words (or a few running words) on its line in the page's body face."""
+        words = list(slot.text) or words_from(self.rng, int(self.rng.integers(1, slot.words + 1)))
+        size = slot.size * self.rng.uniform(0.7, 1.1)
+        typed = [w.upper() for w in words] if self.rng.random() < 0.3 else words
+        line = self.fill_line(slot.x0, slot.x_max, font(self.body, int(size)), typed) or words[0]
+        self.body_text((slot.x0, slot.baseline - size * 0.8), line, size)
+
     def fill_line(self, x: float, x_max: float, f: ImageFont.FreeTypeFont, words: list[str]) -> str:
         line, width, space = [], -f.getlength(" "), f.getlength(" ")
         while words and width + space + text_length(f, words[0]) <= x_max - x:

@@ -112,4 +112,4 @@ def scan(img: np.ndarray, rng: np.random.Generator, inks: list[np.ndarray], pad:
         x1, y1 = np.minimum(r.max(0) + 1 + pad, (w, h))
         if x1 - x0 > 2 and y1 - y0 > 2:
             boxes.append((float(x0), float(y0), float(x1), float(y1)))
-    return page, boxes, _print_boxes(list(printed), homography, w, h)
+    return page, boxes, _print_boxes(printed, homography, w, h)
