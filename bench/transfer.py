@@ -38,6 +38,7 @@ from hwdetect.files.walk import display
 from hwdetect.paths import EVAL_RUN, MODEL, ROOT, RUNS
 from hwdetect.synth.generate import generate, page_spec
 from hwdetect.training import runtime
+from hwdetect.verify.options import add_arguments, verifier_path
 
 HELD_OUT_HANDS = ("dancing-script", "kalam-light", "hershey-timesi")
 HELD_OUT_PRINT = ("eb-garamond", "dejavu-serif-bold")
@@ -84,13 +85,14 @@ def real_sets(given: list[Path]) -> dict[str, tuple[Path, str]]:
     return sets
 
 
-def score(model: Path, dataset: Path, split: str, imgsz: int, batch: int) -> dict:
-    """mAP of handwriting (Ultralytics val) and the error breakdown of `model` on a set shown at `imgsz`."""
+def score(model: Path, dataset: Path, split: str, imgsz: int, batch: int, verifier=None) -> dict:
+    """mAP of handwriting (Ultralytics val) and the error breakdown of `model` on a set shown at `imgsz`, its boxes
+    checked by `verifier` (hwdetect/verify) when given."""
     images, names = split_images(dataset, split)
     labels = split_labels(images, names)
-    m = validate(model, dataset, split, imgsz, batch, "cpu", 0.001, 0.6, EVAL_RUN, plots=False)
+    m = validate(model, dataset, split, imgsz, batch, "cpu", 0.001, 0.6, EVAL_RUN, plots=False, verifier=verifier)
     figures = summary(m, len(images))
-    errors = breakdown(predictions(model, images, labels, imgsz, "cpu"))
+    errors = breakdown(predictions(model, images, labels, imgsz, "cpu", verifier=verifier))
     return {"split": split, "imgsz": imgsz, "mAP50": figures["mAP50"], "mAP50-95": figures["mAP50-95"], **errors}
 
 
@@ -140,6 +142,7 @@ def main() -> None:
     parser.add_argument("--imgsz", type=int, help="the size it was trained at (default: the profile's imgsz)")
     parser.add_argument("--real", type=Path, action="append", default=[], metavar="DATASET_YAML",
                         help="a labelled real set to score beside the proxies (repeatable; named by its folder)")
+    add_arguments(parser)
     a = parser.parse_args()
     model = a.model.absolute()
     if not model.is_file():
@@ -151,6 +154,11 @@ def main() -> None:
     imgsz = a.imgsz or prof["imgsz"]
     runtime.setup(p["train"]["threads"], p["train"]["cpu_isa"])
     real = real_sets(given)
+    from hwdetect.verify.net import load
+
+    checker = verifier_path(model, a.verifier and a.verifier.absolute(), a.no_verifier)
+    verifier = load(checker) if checker else None
+    print(f"boxes checked by {display(checker)}" if checker else "no verifier: every box the detector finds counts")
     base = page_spec(p["synthetic"])
     seen_hands = [h for h in base.hands if h not in HELD_OUT_HANDS]
     if len(seen_hands) != len(base.hands):
@@ -158,13 +166,13 @@ def main() -> None:
     results: dict[str, dict] = {}
     for i, (name, spec) in enumerate(synthetic_sets(base).items()):
         dataset = make_set(name, spec, a.pages, 1_000_000 + i)
-        report(results, name, score(model, dataset, "test", imgsz, prof["batch"]))
+        report(results, name, score(model, dataset, "test", imgsz, prof["batch"], verifier))
         if name == "seen":
             for scaled, factor in SCALES.items():
                 shown_at = int(imgsz * factor / 32 + 0.5) * 32  # Ultralytics needs a multiple of the stride
-                report(results, scaled, score(model, dataset, "test", shown_at, prof["batch"]))
+                report(results, scaled, score(model, dataset, "test", shown_at, prof["batch"], verifier))
     for name, (data, split) in real.items():
-        report(results, name, score(model, data, split, imgsz, prof["batch"]))
+        report(results, name, score(model, data, split, imgsz, prof["batch"], verifier))
     for name in list(results)[1:]:
         if results[name]["mAP50"] is not None:
             gap = {k: round(results["seen"][k] - results[name][k], 4) for k in ("mAP50", "mAP50-95")}

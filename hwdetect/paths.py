@@ -23,6 +23,8 @@ IAM_CREDENTIALS = ROOT / ".iam-credentials"
 # The model and its reports.
 MODEL = ROOT / "models" / "detector" / "best.pt"
 ONNX = MODEL.with_suffix(".onnx")
+VERIFIER = MODEL.with_name("verifier.pt")  # found beside any detector file of that name (hwdetect/verify)
+VERIFIER_ONNX = VERIFIER.with_suffix(".onnx")
 SYNTHETIC_REPORT = ROOT / "reports" / "synthetic"
 TRAIN_REPORT = ROOT / "reports" / "train"
 TRAIN_RESULTS = TRAIN_REPORT / "results.csv"

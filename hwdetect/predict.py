@@ -35,6 +35,8 @@ from hwdetect.paths import MODEL, shown
 from hwdetect.sources.images import IMAGE_SUFFIXES, ImagePages, UnreadableImage
 from hwdetect.sources.pdf import PDF_DPI, PdfPages, page_name
 from hwdetect.training import runtime
+from hwdetect.verify.options import add_arguments, verifier_path
+
 FORMATS = {".pt": "pt", ".onnx": "onnx"}
 CSV_COLUMNS = ("file", "status", "width", "height", "boxes", "max_score", "reason")
 
@@ -104,12 +106,19 @@ def draw(bgr, boxes: list[dict]):
 
 
 def detect(model, bgr, settings: dict) -> list[dict]:
-    """Boxes of one BGR image in reading order: {"xyxy": pixels, "score"}, duplicates dropped unless kept."""
+    """Boxes of one BGR image in reading order: {"xyxy": pixels, "score"}, duplicates dropped unless kept; with
+    settings["verifier"], scored by that verifier (Verifier.rescore) and kept at settings["conf"]."""
+    import cv2
     import numpy as np
 
     result = model.predict(bgr, imgsz=settings["imgsz"], conf=settings["conf"], iou=settings["iou"],
                            device=settings["device"], rect=False, verbose=False)[0]
     xyxy, scores = result.boxes.xyxy.cpu().numpy(), result.boxes.conf.cpu().numpy()
+    if settings.get("verifier") and len(xyxy):
+        from hwdetect.verify.net import loaded
+
+        scores = loaded(settings["verifier"]).rescore(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), xyxy, scores)
+        xyxy, scores = xyxy[scores >= settings["conf"]], scores[scores >= settings["conf"]]
     keep = np.ones(len(xyxy), bool) if settings["keep_duplicates"] else ~duplicate_parts(xyxy, scores)
     found = sorted(zip(xyxy[keep].tolist(), scores[keep].tolist()), key=lambda b: (b[0][1], b[0][0]))
     return [{"xyxy": [round(v, 2) for v in xyxy], "score": round(score, 4)} for xyxy, score in found]
@@ -184,7 +193,7 @@ def skip_reasons(rows: list[dict]) -> str:
 
 def predict(model_path: Path, source: Path, out_dir: Path, imgsz: int | None = None, conf: float = 0.25,
             iou: float = 0.7, crops: bool = False, device: str | None = None,
-            keep_duplicates: bool = False, pdf_dpi: int = PDF_DPI) -> list[dict]:
+            keep_duplicates: bool = False, pdf_dpi: int = PDF_DPI, verifier: Path | None = None) -> list[dict]:
     """Predict every page of every file under `source` into out_dir (replaced whole on success); the rows of
     predictions.csv. UserError, and nothing written, when not one page could be read."""
     from tqdm import tqdm
@@ -197,7 +206,8 @@ def predict(model_path: Path, source: Path, out_dir: Path, imgsz: int | None = N
     runtime.check_device(device, "--device", "pass --device cpu, or leave it out")
     model, fmt = load_model(model_path), FORMATS[model_path.suffix.lower()]
     settings = {"model": shown(model_path), "model_format": fmt, "imgsz": model_imgsz(model, model_path, fmt, imgsz),
-                "conf": conf, "iou": iou, "device": device, "keep_duplicates": keep_duplicates, "pdf_dpi": pdf_dpi}
+                "conf": conf, "iou": iou, "device": device, "keep_duplicates": keep_duplicates, "pdf_dpi": pdf_dpi,
+                "verifier": checked_by(verifier)}
     rows = []
     with atomic_dir(out_dir, inputs=[source]) as out, tqdm(total=len(files), desc="predict", unit="page") as bar:
         for path in files:
@@ -208,6 +218,16 @@ def predict(model_path: Path, source: Path, out_dir: Path, imgsz: int | None = N
                             f"({skip_reasons(rows)}); give page images ({', '.join(IMAGE_SUFFIXES)}) or PDFs")
         write_table(out / "predictions.csv", CSV_COLUMNS, rows)
     return rows
+
+
+def checked_by(verifier: Path | None) -> str | None:
+    """The verifier as settings name it (loaded now, so a bad file stops the command before any output)."""
+    if verifier is None:
+        return None
+    from hwdetect.verify.net import loaded
+
+    loaded(shown(verifier.absolute()))
+    return shown(verifier.absolute())
 
 
 def main() -> None:
@@ -225,10 +245,11 @@ def main() -> None:
     parser.add_argument("--device", help="torch device, e.g. cpu or 0 (default: the first GPU if any, else cpu)")
     parser.add_argument("--pdf-dpi", type=int, default=PDF_DPI, help=f"PDF pages are rendered at this resolution "
                                                                        f"(default {PDF_DPI})")
+    add_arguments(parser)
     args = parser.parse_args()
     model, source, out = (p.absolute() for p in (args.model, args.source, args.out))
     rows = predict(model, source, out, args.imgsz, args.conf, args.iou, args.crops, args.device, args.keep_duplicates,
-                   args.pdf_dpi)
+                   args.pdf_dpi, verifier_path(model, args.verifier, args.no_verifier))
     done = [r for r in rows if r["status"] == "ok"]
     if len(done) < len(rows):
         log.warning(f"warning: predict: {len(rows) - len(done)} of {len(rows)} pages or files skipped "

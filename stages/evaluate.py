@@ -23,6 +23,7 @@ from hwdetect.files.atomic import write_json
 from hwdetect.paths import shown
 from hwdetect.training import runtime
 from hwdetect.training.trainer import inference_settings
+from hwdetect.verify.options import add_arguments, verifier_path
 
 
 def main() -> None:
@@ -35,6 +36,7 @@ def main() -> None:
     parser.add_argument("--imgsz", type=int, help="inference size (default: the training profile's imgsz)")
     parser.add_argument("--keep-conf", type=float, default=DETECT_CONF, help="lowest score of the boxes the error "
                         "breakdown counts, as predict --conf (default: %(default)s)")
+    add_arguments(parser)
     a = parser.parse_args()
     if not 0 <= a.keep_conf < 1:
         raise UserError(f"--keep-conf {a.keep_conf}: expected a score in [0, 1), e.g. --keep-conf {DETECT_CONF}")
@@ -47,17 +49,23 @@ def main() -> None:
     name = p["train"]["profile"]
     runtime.check_device(prof["device"], f"params.yaml: profiles.{name}.device",
                          f"set profiles.{name}.device: cpu, or use the cpu profile (dvc exp run -S train.profile=cpu)")
+    from hwdetect.verify.net import load
+
+    model = (a.model or paths.MODEL).resolve()
+    checker = verifier_path(model, a.verifier, a.no_verifier)
+    verifier = load(checker) if checker else None
+    log.info(f"evaluate: boxes checked by {shown(checker)}" if checker else "evaluate: no verifier, every box counts")
     if a.model is None and a.data is None and a.out is None and a.keep_conf == DETECT_CONF:
         metrics, speed = evaluate(paths.MODEL, paths.DATASET, "test", paths.EVAL_REPORT, paths.EVAL_RUN, settings,
-                                  paths.TRAIN_RESULTS)
+                                  paths.TRAIN_RESULTS, verifier)
         write_json(paths.metrics_file("eval"), metrics)
         write_json(paths.timing_file("evaluate"), {"ms_per_image": rounded(speed, 2), "device": str(device)})
         where = shown(paths.EVAL_REPORT / "report.html")
     else:
-        model, data = (a.model or paths.MODEL).resolve(), (a.data or paths.DATASET).resolve()
+        data = (a.data or paths.DATASET).resolve()
         out = (a.out or paths.RUNS / "evaluate" / data.parent.name).resolve()
         metrics, speed = evaluate(model, data, a.split, out, paths.EVAL_RUN, settings,
-                                  paths.TRAIN_RESULTS if model == paths.MODEL else None)
+                                  paths.TRAIN_RESULTS if model == paths.MODEL else None, verifier)
         write_json(out / "metrics.json", {**metrics, "ms_per_image": rounded(speed, 2)})
         where = shown(out / "report.html")
     log.info(f"evaluate: {headline(metrics)}, {speed['inference']:.1f} ms/image inference; report {where}")

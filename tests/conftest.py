@@ -20,6 +20,7 @@ TINY = {
     "split": {"ratios": {"train": 0.6, "val": 0.2, "test": 0.2}},
     "profiles": {"cpu": {"epochs": 1, "imgsz": 64, "batch": 4}},
     "evaluate": {"examples": 2},
+    "verifier": {"pages": 8, "val_pages": 4, "widths": [256], "epochs": 1, "batch": 32},
 }
 
 

@@ -46,6 +46,11 @@ BAD_VALUES = [
     ({"evaluate": {"iou": 0}}, "evaluate.iou", "(0, 1]"),
     ({"evaluate": {"iou": 1.5}}, "evaluate.iou", "(0, 1]"),
     ({"evaluate": {"examples": 101}}, "evaluate.examples", "<= 100"),
+    ({"verifier": {"widths": [640, 32]}}, "verifier.widths", "each 64 to 8192"),
+    ({"verifier": {"widths": []}}, "verifier.widths", "a list of page widths"),
+    ({"verifier": {"threshold": 1.0}}, "verifier.threshold", "[0, 1)"),
+    ({"verifier": {"epochs": 0}}, "verifier.epochs", ">= 1"),
+    ({"verifier": {"lr": 0}}, "verifier.lr", "(0, 1]"),
     ({"export": {"opset": 8}}, "export.opset", "expected an ONNX opset from 9 to"),
     ({"export": {"opset": 99}}, "export.opset", "expected an ONNX opset from 9 to"),
     ({"export": {"max_map_drop": 1.5}}, "export.max_map_drop", "[0, 1]"),
@@ -129,6 +134,7 @@ STAGES = [
     ("synthetic", {"synthetic": {"pages": 900_000, "width": 8192, "height": 8192}}, "synthetic.pages"),
     ("train", {"profiles": {"cpu": {"imgsz": 321}}}, "profiles.cpu.imgsz"),
     ("evaluate", {"evaluate": {"conf": 1.0}}, "evaluate.conf"),
+    ("verifier", {"verifier": {"threshold": 1.0}}, "verifier.threshold"),
     ("export", {"export": {"opset": 99}}, "export.opset"),
 ]
 

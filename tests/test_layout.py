@@ -112,7 +112,7 @@ def known_paths() -> set[str]:
     """Every output path hwdetect/paths.py defines, relative to the project root."""
     found = {v for v in vars(paths).values() if isinstance(v, Path)}
     found |= {f(name) for name in SOURCES for f in (paths.source_dir, paths.source_index)}
-    found |= {paths.metrics_file(stage) for stage in ("train", "eval", "export", "iam")}
+    found |= {paths.metrics_file(stage) for stage in ("train", "eval", "export", "iam", "verifier")}
     return {p.relative_to(ROOT).as_posix() for p in found if p.is_relative_to(ROOT)}
 
 

@@ -51,7 +51,11 @@ def test_dvc_repro_builds_a_real_model_onnx_and_metrics(git_project):
     assert len(list((p / "reports/eval/predictions").glob("*.jpg"))) == 2
 
     lock = yaml.safe_load((p / "dvc.lock").read_text())
-    assert set(lock["stages"]) == {"preflight", "synthetic", "source@synthetic", "split", "train", "evaluate", "export"}
+    assert set(lock["stages"]) == {"preflight", "synthetic", "source@synthetic", "split", "train", "verifier",
+                                   "evaluate", "export"}
+    assert "models/detector/verifier.pt" in {o["path"] for o in lock["stages"]["evaluate"]["deps"]}
+    verifier = json.loads((p / "metrics/verifier.json").read_text())
+    assert verifier["train_crops"] > 0 and 0 <= verifier["val_accuracy"] <= 1
 
     # Nothing re-runs, and a forced re-run reproduces every output byte for byte.
     again = run(["dvc", "repro"], p)

@@ -65,6 +65,13 @@ def int_range(v: Any) -> str | None:
     return None
 
 
+def page_widths(v: Any) -> str | None:
+    ok = isinstance(v, list) and v and all(isinstance(w, int) and not isinstance(w, bool) and 64 <= w <= 8192
+                                           for w in v)
+    return None if ok else (f"expected a list of page widths in pixels, each 64 to 8192, got {v!r}; e.g. "
+                            f"[640, 1024, 1536]")
+
+
 def unknown_name(names: Any, choices: tuple[str, ...], what: str = "name") -> str | None:
     bad = [x for x in names if x not in choices]
     return f"unknown {what} {bad[0]!r}; choose from: {', '.join(choices)}" if bad else None

@@ -14,8 +14,8 @@ import yaml
 
 from hwdetect.cli import UserError, cli
 from hwdetect.config import volume
-from hwdetect.config.checks import (class_map, choice, fraction, int_range, names, number_in, ratios, sources,
-                                    str_list, type_, url, weights)
+from hwdetect.config.checks import (class_map, choice, fraction, int_range, names, number_in, page_widths, ratios,
+                                    sources, str_list, type_, url, weights)
 from hwdetect.config.profiles import check_profiles
 from hwdetect.config.registry import CPU_ISAS, CUSTOM_FORMATS, HANDS, LAYOUTS, PRINT_FONTS, SIGNATURE_FACES
 from hwdetect.config.upstream import opset_range
@@ -51,6 +51,9 @@ SCHEMA: dict[str, Any] = {
     "profiles": None,  # checked by hwdetect/config/profiles.py
     "evaluate": {"conf": number_in(0, 1, open_high=True), "iou": number_in(0, 1, open_low=True),
                  "examples": type_(int, low=0, high=100)},
+    "verifier": {"pages": type_(int, low=1, high=volume.MAX_PAGES), "val_pages": type_(int, low=1, high=100000),
+                 "widths": page_widths, "epochs": type_(int, low=1, high=1000), "batch": type_(int, low=1, high=65536),
+                 "lr": number_in(0, 1, open_low=True), "threshold": number_in(0, 1, open_high=True)},
     "export": {"opset": opset, "max_map_drop": UNIT, "max_output_diff": UNIT},
 }
 

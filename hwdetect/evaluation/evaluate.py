@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import cv2
 import numpy as np
@@ -23,18 +23,24 @@ from hwdetect.files.walk import display
 from hwdetect.files.yolo_labels import CLASS_NAMES, HANDWRITING
 from hwdetect.paths import shown
 from hwdetect.training.runfiles import copy_plots
+from hwdetect.verify.validator import verified_validator
+
+if TYPE_CHECKING:  # torch is imported only after hwdetect.training.runtime.setup()
+    from hwdetect.verify.net import Verifier
 
 DETECT_CONF = 0.25  # the working threshold: boxes a user would keep, for the worst images and the error breakdown
 HANDWRITING_NAME = CLASS_NAMES[HANDWRITING]
 
 
 def validate(model_path: Path, data: Path, split: str, imgsz: int, batch: int, device, conf: float, iou: float,
-             save_dir: Path, plots: bool = True, rect: bool = True):
+             save_dir: Path, plots: bool = True, rect: bool = True, verifier: Verifier | None = None):
     """Ultralytics val on one split of `data`; returns its DetMetrics. rect=False feeds square letterboxed images,
-    as a fixed-size ONNX model needs, so that PyTorch and ONNX can be compared on the same input."""
+    as a fixed-size ONNX model needs, so that PyTorch and ONNX can be compared on the same input. verifier: boxes
+    are rescored by it before they are matched (hwdetect/verify)."""
     from ultralytics import YOLO
 
     return YOLO(str(model_path), task="detect").val(
+        validator=verified_validator(verifier) if verifier else None,
         data=str(data), split=split, imgsz=imgsz, batch=batch, device=device, conf=conf, iou=iou, rect=rect,
         plots=plots, save_dir=str(save_dir), exist_ok=True, verbose=False)
 
@@ -80,9 +86,9 @@ def split_labels(images: list[Path], names: dict[int, str]) -> list[tuple]:
 
 
 def predictions(model_path: Path, images: list[Path], labels: list[tuple], imgsz: int, device,
-                conf: float = DETECT_CONF) -> list[Page]:
+                conf: float = DETECT_CONF, verifier: Verifier | None = None) -> list[Page]:
     """Every image with the boxes of class 0 that `predict` gives at the threshold `conf` (duplicates of part of a
-    line dropped) and its labels (split_labels)."""
+    line dropped; with a verifier, scored by it: Verifier.rescore) and its labels (split_labels)."""
     from ultralytics import YOLO
 
     model, found = YOLO(str(model_path), task="detect"), []
@@ -91,6 +97,9 @@ def predictions(model_path: Path, images: list[Path], labels: list[tuple], imgsz
                                verbose=False)[0]
         h, w = result.orig_shape
         boxes, scores = result.boxes.xyxy.cpu().numpy(), result.boxes.conf.cpu().numpy()
+        if verifier is not None and len(boxes):
+            scores = verifier.rescore(cv2.cvtColor(result.orig_img, cv2.COLOR_BGR2GRAY), boxes, scores)
+            boxes, scores = boxes[scores >= conf], scores[scores >= conf]
         keep = ~duplicate_parts(boxes, scores)
         scale = np.array([w, h, w, h], float)
         printed = None if printed is None else printed * scale
@@ -131,10 +140,10 @@ def training_curves(results_csv: Path) -> dict[str, list[tuple[float, float]]]:
 
 
 def evaluate(model: Path, data: Path, split: str, out_dir: Path, work: Path, settings: dict,
-             training_results: Path | None = None) -> tuple[dict, dict]:
+             training_results: Path | None = None, verifier: Verifier | None = None) -> tuple[dict, dict]:
     """Score `model` on `split` of `data` into out_dir (replaced whole on success); the metrics and Ultralytics'
     speed. settings: imgsz, batch, device, conf, iou, examples (and keep_conf, the error breakdown's threshold:
-    DETECT_CONF unless given). training_results: a results.csv to chart."""
+    DETECT_CONF unless given). training_results: a results.csv to chart. verifier: the second look at each box."""
     inputs = [model, data if data.is_dir() else data.parent]
     ready_output(out_dir, command_name(), inputs)  # the cheap check first, before a model is loaded
     images, names = split_images(data, split)
@@ -142,11 +151,13 @@ def evaluate(model: Path, data: Path, split: str, out_dir: Path, work: Path, set
     handwriting_detector(model)
     s = settings
     with atomic_dir(out_dir, inputs) as out:
-        m = validate(model, data, split, s["imgsz"], s["batch"], s["device"], s["conf"], s["iou"], work)
+        m = validate(model, data, split, s["imgsz"], s["batch"], s["device"], s["conf"], s["iou"], work,
+                     verifier=verifier)
         copy_plots(work, out)
         points = pr_points(m)
         (out / "pr_curve.csv").write_text("recall,precision\n" + "".join(f"{r},{q}\n" for r, q in points))
-        found = predictions(model, images, labels, s["imgsz"], s["device"], s.get("keep_conf", DETECT_CONF))
+        found = predictions(model, images, labels, s["imgsz"], s["device"], s.get("keep_conf", DETECT_CONF),
+                            verifier)
         worst = worst_images(found, out / "predictions", s["examples"])
         errors = {**breakdown(found), "keep_conf": s.get("keep_conf", DETECT_CONF)}
         metrics = {**summary(m, len(images)), "errors": errors}

@@ -28,7 +28,7 @@ from hwdetect.files.atomic import atomic_dir
 from hwdetect.paths import MODEL, shown
 from hwdetect.predict import FORMATS as MODEL_FORMATS
 from hwdetect.files.tables import write_table
-from hwdetect.predict import check_out, detect, input_files, load_model, model_imgsz
+from hwdetect.predict import check_out, checked_by, detect, input_files, load_model, model_imgsz
 from hwdetect.preannotate.formats import FORMATS, write_all
 from hwdetect.preannotate.merge import (IMAGE_FOLDERS, earlier_names, earlier_pages, kept_line, merge,
                                         read_record)
@@ -37,6 +37,7 @@ from hwdetect.preannotate.uncertainty import CANDIDATE_CONF, least_sure_first, u
 from hwdetect.sources.images import IMAGE_SUFFIXES, UnreadableImage, open_image, read_pages_rgb, write_displayed
 from hwdetect.sources.pdf import PDF_DPI, page_name, pdf_pages
 from hwdetect.training import runtime
+from hwdetect.verify.options import add_arguments, verifier_path
 
 CSV_COLUMNS = ("rank", "file", "page", "uncertainty", "boxes", "max_score", "status", "reason")
 
@@ -108,7 +109,7 @@ def read_all(files: list[Path], source: Path, staging: Path, model, settings: di
 
 def preannotate(model_path: Path, source: Path, out_dir: Path, formats: list[str], worst: int | None = None,
                 conf: float = 0.25, imgsz: int | None = None, device: str | None = None,
-                pdf_dpi: int = PDF_DPI) -> tuple[list[dict], dict[str, list[str]], bool]:
+                pdf_dpi: int = PDF_DPI, verifier: Path | None = None) -> tuple[list[dict], dict[str, list[str]], bool]:
     """Pre-annotate the least-sure pages under `source` into out_dir, merged into an earlier run's output there
     (merge.py); the CSV rows, the files kept from the earlier output, and whether it had a record of its files."""
     check_file(model_path, "--model")
@@ -126,7 +127,7 @@ def preannotate(model_path: Path, source: Path, out_dir: Path, formats: list[str
     runtime.check_device(device, "--device", "pass --device cpu, or leave it out")
     model, fmt = load_model(model_path), MODEL_FORMATS[model_path.suffix.lower()]
     settings = {"imgsz": model_imgsz(model, model_path, fmt, imgsz), "conf": CANDIDATE_CONF, "iou": 0.7,
-                "device": device, "keep_duplicates": False}
+                "device": device, "keep_duplicates": False, "verifier": checked_by(verifier)}
     version = f"{model_path.name}@{hashlib.sha256(model_path.read_bytes()).hexdigest()[:12]}"
     with tempfile.TemporaryDirectory() as staging:
         pages, skipped = read_all(files, source, Path(staging), model, settings, conf, pdf_dpi)
@@ -160,11 +161,12 @@ def main() -> None:
     parser.add_argument("--device", help="torch device, e.g. cpu or 0 (default: the first GPU if any, else cpu)")
     parser.add_argument("--pdf-dpi", type=int, default=PDF_DPI, help=f"resolution PDF pages are rendered at "
                                                                        f"(default {PDF_DPI})")
+    add_arguments(parser)
     args = parser.parse_args()
-    source, out = args.source.absolute(), args.out.absolute()
+    model, source, out = args.model.absolute(), args.source.absolute(), args.out.absolute()
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]
-    rows, kept, recorded = preannotate(args.model.absolute(), source, out, formats, args.worst, args.conf, args.imgsz,
-                                       args.device, args.pdf_dpi)
+    rows, kept, recorded = preannotate(model, source, out, formats, args.worst, args.conf, args.imgsz, args.device,
+                                       args.pdf_dpi, verifier_path(model, args.verifier, args.no_verifier))
     written = [r for r in rows if r["status"] == "written"]
     if skipped := [r for r in rows if r["status"] == "skipped"]:
         print(f"warning: {len(skipped)} of {len(rows)} files skipped: {one_line(skip_summary(skipped))}; each reason "

@@ -1,0 +1,45 @@
+"""The verifier as ONNX, for deployments without torch: input `crops` (N x 1 x H x W, crops.normalise), output
+`logits` (N); a box holds handwriting when sigmoid(logit) >= the threshold in the file's metadata."""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from hwdetect.cli import UserError
+from hwdetect.files.atomic import write_atomic
+from hwdetect.paths import shown
+from hwdetect.verify.crops import CROP_HEIGHT, CROP_WIDTH
+from hwdetect.verify.net import FORMAT, VerifierNet
+
+MAX_LOGIT_DIFF = 1e-3  # largest |ONNX - PyTorch| logit difference allowed on the check crops
+
+
+def export_onnx(net: VerifierNet, out: Path, threshold: float, opset: int, check: torch.Tensor) -> float:
+    """Write `net` to `out` as ONNX once its logits on the `check` crops match PyTorch's; the largest difference."""
+    import onnx
+    import onnxruntime as ort
+
+    net = net.eval().to(memory_format=torch.contiguous_format)
+    buffer = io.BytesIO()
+    torch.onnx.export(net, torch.zeros(1, 1, CROP_HEIGHT, CROP_WIDTH), buffer, input_names=["crops"],
+                      output_names=["logits"], dynamic_axes={"crops": {0: "n"}, "logits": {0: "n"}},
+                      opset_version=opset, dynamo=False)
+    model = onnx.load_from_string(buffer.getvalue())
+    for key, value in {"format": FORMAT, "crop": f"{CROP_HEIGHT}x{CROP_WIDTH}", "threshold": str(threshold),
+                       "keep": "sigmoid(logits) >= threshold"}.items():
+        model.metadata_props.add(key=key, value=value)
+    data = model.SerializeToString()
+    session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+    x = check.contiguous()
+    got = session.run(None, {"crops": x.numpy()})[0]
+    with torch.no_grad():
+        want = net(x).numpy()
+    diff = float(np.abs(got - want).max()) if len(want) else 0.0
+    if diff > MAX_LOGIT_DIFF:
+        raise UserError(f"{shown(out)}: ONNX export of the verifier differs from PyTorch by {diff:.2e} (limit "
+                        f"{MAX_LOGIT_DIFF:.0e}); try another export.opset in params.yaml")
+    write_atomic(out, data)
+    return diff

@@ -1,0 +1,105 @@
+"""The verifier's network and its file: models/detector/verifier.pt holds the weights, the crop size and the
+threshold (torch.save of plain tensors and numbers, loaded with weights_only=True)."""
+from __future__ import annotations
+
+import functools
+import io
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from hwdetect.cli import UserError
+from hwdetect.files.atomic import write_atomic
+from hwdetect.paths import ROOT, shown
+from hwdetect.verify.crops import CROP_HEIGHT, CROP_WIDTH, batch
+
+FORMAT = "hwdetect-verifier/1"
+CHUNK = 256  # crops per forward pass
+
+
+class VerifierNet(nn.Module):
+    """Four 3x3 conv blocks (16-32-64-96 channels, three 2x2 poolings) on a 1 x 24 x 192 crop, global mean and max
+    pooling, one logit: handwriting against print."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        layers, channels = [], 1
+        for i, width in enumerate((16, 32, 64, 96)):
+            layers += [nn.Conv2d(channels, width, 3, padding=1, bias=False), nn.BatchNorm2d(width), nn.ReLU()]
+            layers += [nn.MaxPool2d(2)] if i < 3 else []
+            channels = width
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Linear(2 * channels, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        f = self.features(x)
+        return self.head(torch.cat([f.mean((2, 3)), f.amax((2, 3))], 1)).squeeze(1)
+
+
+class Verifier:
+    """A trained verifier: `keep(gray, boxes)` says which detected boxes hold handwriting, `rescore` gives the scores
+    the commands use."""
+
+    def __init__(self, net: VerifierNet, threshold: float) -> None:
+        self.net, self.threshold = net.eval(), threshold
+
+    @torch.no_grad()
+    def probabilities(self, gray: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+        """Handwriting probability of each box (xyxy pixels of the grey image); 0 for a box with no pixels in it."""
+        crops, has = batch(gray, np.asarray(boxes, np.float64).reshape(-1, 4))
+        p = np.zeros(len(has), np.float32)
+        if len(crops):
+            x = torch.from_numpy(crops)
+            p[has] = torch.cat([torch.sigmoid(self.net(x[i:i + CHUNK])) for i in range(0, len(x), CHUNK)]).numpy()
+        return p
+
+    def keep(self, gray: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+        return self.probabilities(gray, boxes) >= self.threshold
+
+    def rescore(self, gray: np.ndarray, boxes: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        """The boxes' scores after the second look: a box the verifier doubts (handwriting probability below its
+        threshold) gets its score times that probability, so a threshold of 0.25 drops it unless the detector was
+        sure; the others keep the detector's score. Doubted boxes are ranked down rather than deleted, so mAP still
+        sees them and a lower --conf can get them back."""
+        p = self.probabilities(gray, boxes)
+        return np.where(p >= self.threshold, scores, scores * p).astype(np.float32)
+
+
+def save(path: Path, net: VerifierNet, threshold: float) -> None:
+    buffer = io.BytesIO()
+    torch.save({"format": FORMAT, "crop": [CROP_HEIGHT, CROP_WIDTH], "threshold": threshold,
+                "state_dict": net.state_dict()}, buffer)
+    write_atomic(path, buffer.getvalue())
+
+
+def load(path: Path, flag: str = "--verifier") -> Verifier:
+    """The verifier in `path`, or UserError naming the file and what is wrong with it."""
+    where = f"{flag} {shown(path)}".strip()
+    fix = "run `dvc repro verifier` to build models/detector/verifier.pt, or pass --no-verifier"
+    if not path.is_file():
+        raise UserError(f"{where}: not found; {fix}")
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001 (pickle, zip and torch each raise their own types for a bad file)
+        raise UserError(f"{where}: cannot be read as a verifier ({type(err).__name__}); {fix}") from None
+    if not isinstance(saved, dict) or saved.get("format") != FORMAT:
+        raise UserError(f"{where}: not a verifier file of this project (format {FORMAT}); {fix}")
+    if saved.get("crop") != [CROP_HEIGHT, CROP_WIDTH]:
+        raise UserError(f"{where}: made for {saved.get('crop')} crops, this code cuts {[CROP_HEIGHT, CROP_WIDTH]}; "
+                        f"{fix}")
+    net = VerifierNet()
+    try:
+        net.load_state_dict(saved["state_dict"])
+    except (RuntimeError, KeyError, TypeError) as err:
+        raise UserError(f"{where}: its weights do not fit the network ({str(err).splitlines()[0][:120]}); "
+                        f"{fix}") from None
+    return Verifier(net, float(saved["threshold"]))
+
+
+
+@functools.lru_cache(maxsize=4)
+def loaded(shown_path: str) -> Verifier:
+    """The verifier a command's settings name (as paths.shown gives it), loaded once per process."""
+    return load(ROOT / shown_path)

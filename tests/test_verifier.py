@@ -1,0 +1,153 @@
+"""The verifier: crops as it sees them, its training on the generator's handwriting and print boxes, its file, and
+the second look it gives evaluate and predict (a box it rejects is gone from both)."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import run, stage, write_params
+from hwdetect.config import params as P
+from hwdetect.synth.generate import page_spec
+from hwdetect.synth.pages import render_page
+from hwdetect.verify.crops import CROP_HEIGHT, CROP_WIDTH, normalise
+from hwdetect.verify.fit import page_crops
+
+SPEC = dataclasses.replace(page_spec(P.load()["synthetic"]), width=320, height=360, lines=(3, 6))
+
+
+def test_a_crop_has_the_fixed_height_paper_at_zero_and_ink_below():
+    gray = np.full((100, 400), 230, np.uint8)
+    gray[40:60, 50:150] = 30
+    crop = normalise(gray, (50, 40, 150, 60))
+    assert crop.shape == (CROP_HEIGHT, CROP_WIDTH) and crop.dtype == np.float32
+    width = round(104 * CROP_HEIGHT / 24)  # the box and a margin of 0.1 of its height on each side, scaled
+    assert crop[:, :width].min() == pytest.approx(-1, abs=0.05) and crop[:, :width].max() == pytest.approx(0, abs=0.05)
+    assert not crop[:, width + 1:].any(), "padded with paper"
+    gray[70:90, 20:380] = 30
+    long = normalise(gray, (20, 70, 380, 90))
+    assert long.shape == (CROP_HEIGHT, CROP_WIDTH) and (long < -0.5).any(0).mean() > 0.95, "a long line is squeezed"
+    assert normalise(gray, (500, 10, 600, 20)) is None and normalise(gray, (10, 10, 11, 11)) is None
+
+
+def test_training_crops_are_the_pages_handwriting_and_print_and_repeat_exactly():
+    spec = dataclasses.replace(SPEC, layouts={"typed_letter": 0.5, "form_fill": 0.5})
+    labels = []
+    for index in range(4):
+        crops, page_labels = page_crops(5, index, spec, 480)
+        again, _ = page_crops(5, index, spec, 480)
+        assert len(crops) == len(page_labels) and all(np.array_equal(a, b) for a, b in zip(crops, again))
+        labels += page_labels
+    assert labels.count(1) >= 4 and labels.count(0) >= 4 * labels.count(1) / 4, "print outnumbers handwriting"
+
+
+def test_a_broken_verifier_file_is_a_one_line_error_naming_it(tmp_path):
+    from hwdetect.cli import UserError
+    from hwdetect.training import runtime
+
+    runtime.setup(2)
+    import torch
+
+    from hwdetect.verify.net import load
+
+    (tmp_path / "garbage.pt").write_bytes(b"not a checkpoint")
+    torch.save({"weights": torch.zeros(3)}, tmp_path / "other.pt")
+    torch.save({"format": "hwdetect-verifier/1", "crop": [CROP_HEIGHT, CROP_WIDTH], "threshold": 0.5,
+                "state_dict": {"head.weight": torch.zeros(2)}}, tmp_path / "wrong.pt")
+    for name, problem in (("missing.pt", "not found"), ("garbage.pt", "cannot be read as a verifier"),
+                          ("other.pt", "not a verifier file of this project"),
+                          ("wrong.pt", "its weights do not fit the network")):
+        with pytest.raises(UserError) as err:
+            load(tmp_path / name)
+        message = str(err.value)
+        assert name in message and problem in message and "\n" not in message and "--no-verifier" in message
+
+
+@pytest.mark.slow
+def test_the_stage_trains_a_verifier_that_tells_handwriting_from_print(project):
+    write_params(project, {"synthetic": {"width": 320, "height": 360},
+                           "verifier": {"pages": 100, "val_pages": 30, "widths": [320, 480], "epochs": 4}})
+    stage(project, "preflight")
+    stage(project, "verifier")
+    metrics = json.loads((project / "metrics" / "verifier.json").read_text())
+    assert metrics["val_crops"] > 100 and 0 < metrics["val_handwriting_crops"] < metrics["val_crops"]
+    majority = 1 - metrics["val_handwriting_crops"] / metrics["val_crops"]
+    assert metrics["val_accuracy"] > majority + 0.05, metrics
+    assert metrics["val_handwriting_kept"] > 0.6 and metrics["val_print_rejected"] > 0.6, metrics
+    assert metrics["onnx_max_logit_diff"] <= 1e-3
+    folder = project / "models" / "detector"
+    first = {name: (folder / name).read_bytes() for name in ("verifier.pt", "verifier.onnx")}
+    stage(project, "verifier")
+    assert {name: (folder / name).read_bytes() for name in first} == first, "same params, same bytes"
+    check_onnx_keeps_what_pytorch_keeps(folder)
+
+
+def check_onnx_keeps_what_pytorch_keeps(folder) -> None:
+    import onnx
+    import onnxruntime as ort
+
+    from hwdetect.training import runtime
+
+    runtime.setup(2)
+    from hwdetect.verify.crops import batch
+    from hwdetect.verify.net import load
+
+    verifier = load(folder / "verifier.pt")
+    img, handwriting, printed = render_page(9, 0, dataclasses.replace(SPEC, layouts={"typed_letter": 1.0}))
+    boxes = np.array(handwriting + printed)
+    crops, _ = batch(img, boxes)
+    meta = {p.key: p.value for p in onnx.load(str(folder / "verifier.onnx")).metadata_props}
+    session = ort.InferenceSession(str(folder / "verifier.onnx"), providers=["CPUExecutionProvider"])
+    (logits,) = session.run(None, {"crops": crops})
+    kept_onnx = 1 / (1 + np.exp(-logits)) >= float(meta["threshold"])
+    assert meta["crop"] == f"{CROP_HEIGHT}x{CROP_WIDTH}" and float(meta["threshold"]) == verifier.threshold
+    assert (kept_onnx == verifier.keep(img, boxes)).all()
+
+
+def fixed_verifier(path, keep: bool) -> None:
+    """A verifier that keeps every box (or none): its output is a constant logit of +-50."""
+    from hwdetect.training import runtime
+
+    runtime.setup(2)
+    import torch
+
+    from hwdetect.verify.net import VerifierNet, save
+
+    net = VerifierNet()
+    with torch.no_grad():
+        net.head.weight.zero_()
+        net.head.bias.fill_(50.0 if keep else -50.0)
+    save(path, net, 0.5)
+
+
+@pytest.mark.slow
+def test_a_rejected_box_is_gone_from_predict_and_evaluate(trained_project, tmp_path):
+    p, page = trained_project, tmp_path / "pages"
+    page.mkdir()
+    Image.open(next((p / "data" / "split" / "images" / "test").iterdir())).save(page / "page.png")
+    fixed_verifier(tmp_path / "all.pt", keep=True)
+    fixed_verifier(tmp_path / "none.pt", keep=False)
+    boxes = {}
+    for name, flags in (("plain", ["--no-verifier"]), ("all", ["--verifier", str(tmp_path / "all.pt")]),
+                        ("none", ["--verifier", str(tmp_path / "none.pt")])):
+        run([sys.executable, "-m", "hwdetect.predict", "--model", "models/detector/best.pt", "--source", str(page),
+             "--out", str(tmp_path / name), "--conf", "0.001", *flags], p)
+        record = json.loads((tmp_path / name / "json" / "page.png.json").read_text())
+        boxes[name] = record["boxes"]
+        assert record["verifier"] == (None if name == "plain" else str(tmp_path / f"{name}.pt"))
+        stage(p, "evaluate", "--data", "data/split/dataset.yaml", "--split", "test", "--out",
+              str(tmp_path / f"eval-{name}"), "--keep-conf", "0.001", *flags)
+    assert boxes["plain"] and boxes["all"] == boxes["plain"] and boxes["none"] == []
+    metrics = {n: json.loads((tmp_path / f"eval-{n}" / "metrics.json").read_text()) for n in boxes}
+    assert metrics["plain"]["errors"]["boxes"] > 0 and metrics["none"]["errors"]["boxes"] == 0
+    assert not metrics["none"]["mAP50"] and not metrics["none"]["recall"]  # 0, or None where nothing was scored
+    for key in ("mAP50", "mAP50-95", "precision", "recall"):
+        assert metrics["all"][key] == metrics["plain"][key]
+    bad = run([sys.executable, "-m", "hwdetect.predict", "--model", "models/detector/best.pt", "--source", str(page),
+               "--out", str(tmp_path / "bad"), "--verifier", str(page / "page.png")], p, check=False)
+    assert bad.returncode == 2 and "page.png: cannot be read as a verifier" in bad.stderr
+    assert not (tmp_path / "bad").exists(), "nothing written"
