@@ -17,7 +17,7 @@ from pathlib import Path
 
 from hwdetect.cli import UserError, cli
 from hwdetect.config import params as P
-from hwdetect.paths import ROOT, RUNS
+from hwdetect.paths import ROOT, RUNS, VERIFIER
 from hwdetect.synth.generate import generate, page_spec
 from hwdetect.training import runtime
 
@@ -89,7 +89,8 @@ def main() -> None:
         imgsz = p["profiles"]["cpu"]["imgsz"]
         print(json.dumps({"recipe": name, "train_seconds": round(seconds, 1), "imgsz": imgsz}), flush=True)
         command = [sys.executable, "-m", "bench.transfer", "--model", str(model), "--imgsz", str(imgsz),
-                   "--pages", str(a.pages), *[arg for real in a.real for arg in ("--real", str(real))]]
+                   "--pages", str(a.pages), *[arg for real in a.real for arg in ("--real", str(real))],
+                   *(["--verifier", str(VERIFIER)] if VERIFIER.is_file() else ["--no-verifier"])]
         done = subprocess.run(command, capture_output=True, text=True)
         if done.returncode:
             raise UserError(f"bench.transfer failed on {model}: {done.stderr.strip().splitlines()[-1:]}")
