@@ -13,7 +13,9 @@ one page; a page of more than 178,956,970 pixels (Pillow's limit, for a PDF page
 the reason. A run where some input was skipped ends with a `warning:` line; one where nothing could be read, with
 an error (exit code 2) and no output.
 A box lying inside a higher-scored box of the same line (a word group next to its line) is dropped as a duplicate
-unless --keep-duplicates is given (hwdetect/evaluation/lines.py).
+unless --keep-duplicates is given (hwdetect/evaluation/lines.py). Each box is checked by the verifier beside the
+model (verifier.pt, or --verifier FILE): one it takes for print has its score multiplied by its handwriting
+probability before --conf applies (hwdetect/verify); --no-verifier keeps the detector's scores.
 """
 from __future__ import annotations
 

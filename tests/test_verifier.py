@@ -151,3 +151,7 @@ def test_a_rejected_box_is_gone_from_predict_and_evaluate(trained_project, tmp_p
                "--out", str(tmp_path / "bad"), "--verifier", str(page / "page.png")], p, check=False)
     assert bad.returncode == 2 and "page.png: cannot be read as a verifier" in bad.stderr
     assert not (tmp_path / "bad").exists(), "nothing written"
+    bad = stage(p, "evaluate", "--data", "data/split/dataset.yaml", "--out", str(tmp_path / "bad-eval"), "--verifier",
+                str(tmp_path / "missing.pt"), check=False)
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "missing.pt: not found" in bad.stderr
+    assert not (tmp_path / "bad-eval").exists(), "nothing written"

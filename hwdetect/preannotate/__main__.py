@@ -8,6 +8,7 @@ Pages are written as displayed (EXIF orientation applied), so every tool shows t
 names that never collide (names.py); each page of a PDF is rendered at --pdf-dpi and written as <file>.page001.png.
 A run into the folder of an earlier one keeps every file the user corrected or added there, and earlier pages
 (merge.py). Exit code 2 when no input file holds a readable page; a warning counts the files skipped, by reason.
+Boxes are scored as predict scores them: checked by the verifier beside the model (--verifier, --no-verifier).
 """
 from __future__ import annotations
 
