@@ -1,5 +1,5 @@
 """Stage `verifier`: train the verifier, a small CNN that looks again at each detected box at page resolution and
-keeps it only if it holds handwriting (hwdetect/verify).
+ranks down the boxes it takes for print (hwdetect/verify).
 
 Output: models/detector/verifier.pt (used by evaluate, predict and pre-annotation beside best.pt), its ONNX export
 models/detector/verifier.onnx (checked against PyTorch on the held-out crops) and metrics/verifier.json (accuracy on
@@ -30,10 +30,12 @@ def main() -> None:
     net, metrics, held_out = fit(p["seed"], page_spec(p["synthetic"]), v, p["synthetic"]["workers"])
     diff = export_onnx(net, paths.VERIFIER_ONNX, v["threshold"], p["export"]["opset"], held_out)
     save(paths.VERIFIER, net, v["threshold"])
-    metrics["onnx_max_logit_diff"] = float(f"{diff:.2e}")
-    write_json(paths.metrics_file("verifier"), {k: v if isinstance(v, int) else round(v, 4) for k, v in metrics.items()})
-    log.info(f"verifier: {metrics['val_handwriting_kept']:.1%} of handwriting kept, {metrics['val_print_rejected']:.1%} "
-             f"of print rejected on {metrics['val_crops']} held-out crops; {paths.shown(paths.VERIFIER)}")
+    # The ONNX difference is logged, not kept: its last bits vary with thread scheduling, the metrics must not.
+    write_json(paths.metrics_file("verifier"), {k: round(x, 4) if isinstance(x, float) else x
+                                                for k, x in metrics.items()})
+    log.info(f"verifier: {metrics['val_handwriting_kept']:.1%} of handwriting kept, "
+             f"{metrics['val_print_rejected']:.1%} of print rejected on {metrics['val_crops']} held-out crops; "
+             f"{paths.shown(paths.VERIFIER)} (ONNX copy within {diff:.1e} of it)")
 
 
 if __name__ == "__main__":

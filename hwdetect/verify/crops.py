@@ -18,7 +18,7 @@ DEGRADED = 0.3        # share of training crops blurred, faded and JPEG-compress
 
 def normalise(gray: np.ndarray, box, rng: np.random.Generator | None = None) -> np.ndarray | None:
     """The crop of `box` (x0, y0, x1, y1 pixels) from a grey image, CROP_HEIGHT x CROP_WIDTH float32; None when the
-    box has less than 3 pixels inside the image. rng: training augmentation (edge jitter, low resolution)."""
+    box has less than 3 pixels inside the image. rng: training augmentation (edge jitter, degrade)."""
     x0, y0, x1, y1 = (float(v) for v in box)
     if rng is not None:
         height = y1 - y0
