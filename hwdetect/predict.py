@@ -19,7 +19,6 @@ probability before --conf applies (hwdetect/verify); --no-verifier keeps the det
 """
 from __future__ import annotations
 
-import ast
 import json
 import re
 from collections import Counter
@@ -27,46 +26,18 @@ from pathlib import Path
 
 from hwdetect.cli import ArgumentParser, UserError, cli, log
 from hwdetect.config.checks import image_size
-from hwdetect.evaluation.detector import check_file, load_detector
-from hwdetect.evaluation.lines import duplicate_parts
+from hwdetect.detection import FORMATS, checked_by, detect, load_model, model_imgsz
+from hwdetect.evaluation.detector import check_file
 from hwdetect.files.atomic import atomic_dir, command_name, ready_output
 from hwdetect.files.tables import write_table
 from hwdetect.files.walk import visible_files
-from hwdetect.files.yolo_labels import CLASS_NAMES
 from hwdetect.paths import MODEL, shown
 from hwdetect.sources.images import IMAGE_SUFFIXES, ImagePages, UnreadableImage
 from hwdetect.sources.pdf import PDF_DPI, PdfPages, page_name
 from hwdetect.training import runtime
 from hwdetect.verify.options import add_arguments, verifier_path
 
-FORMATS = {".pt": "pt", ".onnx": "onnx"}
 CSV_COLUMNS = ("file", "status", "width", "height", "boxes", "max_score", "reason")
-
-
-def model_imgsz(model, path: Path, fmt: str, asked: int | None) -> int | list[int]:
-    """The requested size, else the model's training (.pt) or export (.onnx) size."""
-    if fmt == "pt":
-        size = (getattr(model, "ckpt", None) or {}).get("train_args", {}).get("imgsz")
-    else:
-        import onnx
-
-        graph = onnx.load(str(path), load_external_data=False)
-        meta = {p.key: p.value for p in graph.metadata_props}
-        size = ast.literal_eval(meta["imgsz"]) if "imgsz" in meta else None
-        dims = [d.dim_value or None for d in graph.graph.input[0].type.tensor_type.shape.dim][2:]
-        if asked and all(dims) and dims != [asked, asked]:
-            raise UserError(f"{shown(path)}: exported with a fixed {dims[0]}x{dims[1]} input, so --imgsz {asked} "
-                            f"cannot work; leave --imgsz out, or export the model again at that size")
-    if asked:
-        return asked
-    if size is None:
-        raise UserError(f"{shown(path)}: the model records no training image size; pass --imgsz")
-    return size[0] if isinstance(size, (list, tuple)) and len(set(size)) == 1 else size
-
-
-def load_model(path: Path, flag: str = "--model"):
-    """The YOLO model of a detector of handwriting alone, or UserError naming the file and what is wrong with it."""
-    return load_detector(path, flag, classes=len(CLASS_NAMES), name=CLASS_NAMES[0])
 
 
 def input_files(source: Path) -> list[Path]:
@@ -105,25 +76,6 @@ def draw(bgr, boxes: list[dict]):
         cv2.putText(bgr, f"{box['score']:.2f}", (x0, max(0, y0 - 3 * thick)), cv2.FONT_HERSHEY_SIMPLEX,
                     0.4 * thick, (0, 0, 220), thick)
     return bgr
-
-
-def detect(model, bgr, settings: dict) -> list[dict]:
-    """Boxes of one BGR image in reading order: {"xyxy": pixels, "score"}, duplicates dropped unless kept; with
-    settings["verifier"], scored by that verifier (Verifier.rescore) and kept at settings["conf"]."""
-    import cv2
-    import numpy as np
-
-    result = model.predict(bgr, imgsz=settings["imgsz"], conf=settings["conf"], iou=settings["iou"],
-                           device=settings["device"], rect=False, verbose=False)[0]
-    xyxy, scores = result.boxes.xyxy.cpu().numpy(), result.boxes.conf.cpu().numpy()
-    if settings.get("verifier") and len(xyxy):
-        from hwdetect.verify.net import loaded
-
-        scores = loaded(settings["verifier"]).rescore(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), xyxy, scores)
-        xyxy, scores = xyxy[scores >= settings["conf"]], scores[scores >= settings["conf"]]
-    keep = np.ones(len(xyxy), bool) if settings["keep_duplicates"] else ~duplicate_parts(xyxy, scores)
-    found = sorted(zip(xyxy[keep].tolist(), scores[keep].tolist()), key=lambda b: (b[0][1], b[0][0]))
-    return [{"xyxy": [round(v, 2) for v in xyxy], "score": round(score, 4)} for xyxy, score in found]
 
 
 def open_pages(path: Path, dpi: int) -> ImagePages | PdfPages:
@@ -220,16 +172,6 @@ def predict(model_path: Path, source: Path, out_dir: Path, imgsz: int | None = N
                             f"({skip_reasons(rows)}); give page images ({', '.join(IMAGE_SUFFIXES)}) or PDFs")
         write_table(out / "predictions.csv", CSV_COLUMNS, rows)
     return rows
-
-
-def checked_by(verifier: Path | None) -> str | None:
-    """The verifier as settings name it (loaded now, so a bad file stops the command before any output)."""
-    if verifier is None:
-        return None
-    from hwdetect.verify.net import loaded
-
-    loaded(shown(verifier.absolute()))
-    return shown(verifier.absolute())
 
 
 def main() -> None:

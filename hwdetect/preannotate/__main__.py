@@ -27,9 +27,10 @@ from hwdetect.cli import UserError, cli, log, one_line
 from hwdetect.evaluation.detector import check_file
 from hwdetect.files.atomic import atomic_dir
 from hwdetect.paths import MODEL, shown
-from hwdetect.predict import FORMATS as MODEL_FORMATS
+from hwdetect.detection import FORMATS as MODEL_FORMATS
+from hwdetect.detection import checked_by, detect, load_model, model_imgsz
 from hwdetect.files.tables import write_table
-from hwdetect.predict import check_out, checked_by, detect, input_files, load_model, model_imgsz
+from hwdetect.predict import check_out, input_files
 from hwdetect.preannotate.formats import FORMATS, write_all
 from hwdetect.preannotate.merge import (IMAGE_FOLDERS, earlier_names, earlier_pages, kept_line, merge,
                                         read_record)
