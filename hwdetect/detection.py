@@ -42,7 +42,8 @@ def load_model(path: Path, flag: str = "--model"):
 
 def detect(model, bgr, settings: dict) -> list[dict]:
     """Boxes of one BGR image in reading order: {"xyxy": pixels, "score"}, duplicates dropped unless kept; with
-    settings["verifier"], scored by that verifier (Verifier.rescore) and kept at settings["conf"]."""
+    settings["verifier"], given that verifier's second look (Verifier.second_look: rescored, edges on the ink) and
+    kept at settings["conf"]."""
     import cv2
     import numpy as np
 
@@ -52,7 +53,8 @@ def detect(model, bgr, settings: dict) -> list[dict]:
     if settings.get("verifier") and len(xyxy):
         from hwdetect.verify.net import loaded
 
-        scores = loaded(settings["verifier"]).rescore(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), xyxy, scores)
+        gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+        xyxy, scores = loaded(settings["verifier"]).second_look(gray, xyxy, scores)
         xyxy, scores = xyxy[scores >= settings["conf"]], scores[scores >= settings["conf"]]
     keep = np.ones(len(xyxy), bool) if settings["keep_duplicates"] else ~duplicate_parts(xyxy, scores)
     found = sorted(zip(xyxy[keep].tolist(), scores[keep].tolist()), key=lambda b: (b[0][1], b[0][0]))

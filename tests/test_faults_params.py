@@ -51,6 +51,7 @@ BAD_VALUES = [
     ({"verifier": {"threshold": 1.0}}, "verifier.threshold", "[0, 1)"),
     ({"verifier": {"epochs": 0}}, "verifier.epochs", ">= 1"),
     ({"verifier": {"lr": 0}}, "verifier.lr", "(0, 1]"),
+    ({"verifier": {"snap": "yes"}}, "verifier.snap", "true or false"),
     ({"export": {"opset": 8}}, "export.opset", "expected an ONNX opset from 9 to"),
     ({"export": {"opset": 99}}, "export.opset", "expected an ONNX opset from 9 to"),
     ({"export": {"max_map_drop": 1.5}}, "export.max_map_drop", "[0, 1]"),

@@ -104,10 +104,11 @@ def check_onnx_keeps_what_pytorch_keeps(folder) -> None:
     (logits,) = session.run(None, {"crops": crops})
     kept_onnx = 1 / (1 + np.exp(-logits)) >= float(meta["threshold"])
     assert meta["crop"] == f"{CROP_HEIGHT}x{CROP_WIDTH}" and float(meta["threshold"]) == verifier.threshold
+    assert verifier.snap and meta["snap"] == "hwdetect.verify.edges.snap_to_ink", "params.yaml snaps edges"
     assert (kept_onnx == verifier.keep(img, boxes)).all()
 
 
-def fixed_verifier(path, keep: bool) -> None:
+def fixed_verifier(path, keep: bool, snap: bool = False) -> None:
     """A verifier that keeps every box (or none): its output is a constant logit of +-50."""
     from hwdetect.training import runtime
 
@@ -120,7 +121,7 @@ def fixed_verifier(path, keep: bool) -> None:
     with torch.no_grad():
         net.head.weight.zero_()
         net.head.bias.fill_(50.0 if keep else -50.0)
-    save(path, net, 0.5)
+    save(path, net, 0.5, snap)
 
 
 @pytest.mark.slow
@@ -130,9 +131,11 @@ def test_a_rejected_box_is_gone_from_predict_and_evaluate(trained_project, tmp_p
     Image.open(next((p / "data" / "split" / "images" / "test").iterdir())).save(page / "page.png")
     fixed_verifier(tmp_path / "all.pt", keep=True)
     fixed_verifier(tmp_path / "none.pt", keep=False)
+    fixed_verifier(tmp_path / "snap.pt", keep=True, snap=True)
     boxes = {}
     for name, flags in (("plain", ["--no-verifier"]), ("all", ["--verifier", str(tmp_path / "all.pt")]),
-                        ("none", ["--verifier", str(tmp_path / "none.pt")])):
+                        ("none", ["--verifier", str(tmp_path / "none.pt")]),
+                        ("snap", ["--verifier", str(tmp_path / "snap.pt")])):
         run([sys.executable, "-m", "hwdetect.predict", "--model", "models/detector/best.pt", "--source", str(page),
              "--out", str(tmp_path / name), "--conf", "0.001", *flags], p)
         record = json.loads((tmp_path / name / "json" / "page.png.json").read_text())
@@ -141,6 +144,7 @@ def test_a_rejected_box_is_gone_from_predict_and_evaluate(trained_project, tmp_p
         stage(p, "evaluate", "--data", "data/split/dataset.yaml", "--split", "test", "--out",
               str(tmp_path / f"eval-{name}"), "--keep-conf", "0.001", *flags)
     assert boxes["plain"] and boxes["all"] == boxes["plain"] and boxes["none"] == []
+    assert boxes["snap"] != boxes["plain"] and {b["score"] for b in boxes["snap"]} <= {b["score"] for b in boxes["plain"]}
     metrics = {n: json.loads((tmp_path / f"eval-{n}" / "metrics.json").read_text()) for n in boxes}
     assert metrics["plain"]["errors"]["boxes"] > 0 and metrics["none"]["errors"]["boxes"] == 0
     assert not metrics["none"]["mAP50"] and not metrics["none"]["recall"]  # 0, or None where nothing was scored

@@ -53,7 +53,8 @@ SCHEMA: dict[str, Any] = {
                  "examples": type_(int, low=0, high=100)},
     "verifier": {"pages": type_(int, low=1, high=volume.MAX_PAGES), "val_pages": type_(int, low=1, high=100000),
                  "widths": page_widths, "epochs": type_(int, low=1, high=1000), "batch": type_(int, low=1, high=65536),
-                 "lr": number_in(0, 1, open_low=True), "threshold": number_in(0, 1, open_high=True)},
+                 "lr": number_in(0, 1, open_low=True), "threshold": number_in(0, 1, open_high=True),
+                 "snap": type_(bool)},
     "export": {"opset": opset, "max_map_drop": UNIT, "max_output_diff": UNIT},
 }
 

@@ -36,7 +36,7 @@ def validate(model_path: Path, data: Path, split: str, imgsz: int, batch: int, d
              save_dir: Path, plots: bool = True, rect: bool = True, verifier: Verifier | None = None):
     """Ultralytics val on one split of `data`; returns its DetMetrics. rect=False feeds square letterboxed images,
     as a fixed-size ONNX model needs, so that PyTorch and ONNX can be compared on the same input. verifier: boxes
-    are rescored by it before they are matched (hwdetect/verify)."""
+    get its second look before they are matched (hwdetect/verify)."""
     from ultralytics import YOLO
 
     return YOLO(str(model_path), task="detect").val(
@@ -88,7 +88,7 @@ def split_labels(images: list[Path], names: dict[int, str]) -> list[tuple]:
 def predictions(model_path: Path, images: list[Path], labels: list[tuple], imgsz: int, device,
                 conf: float = DETECT_CONF, verifier: Verifier | None = None) -> list[Page]:
     """Every image with the boxes of class 0 that `predict` gives at the threshold `conf` (duplicates of part of a
-    line dropped; with a verifier, scored by it: Verifier.rescore) and its labels (split_labels)."""
+    line dropped; with a verifier, its second look: Verifier.second_look) and its labels (split_labels)."""
     from ultralytics import YOLO
 
     model, found = YOLO(str(model_path), task="detect"), []
@@ -98,7 +98,8 @@ def predictions(model_path: Path, images: list[Path], labels: list[tuple], imgsz
         h, w = result.orig_shape
         boxes, scores = result.boxes.xyxy.cpu().numpy(), result.boxes.conf.cpu().numpy()
         if verifier is not None and len(boxes):
-            scores = verifier.rescore(cv2.cvtColor(result.orig_img, cv2.COLOR_BGR2GRAY), boxes, scores)
+            gray = cv2.cvtColor(result.orig_img, cv2.COLOR_BGR2GRAY)
+            boxes, scores = verifier.second_look(gray, boxes, scores)
             boxes, scores = boxes[scores >= conf], scores[scores >= conf]
         keep = ~duplicate_parts(boxes, scores)
         scale = np.array([w, h, w, h], float)

@@ -17,7 +17,8 @@ from hwdetect.verify.net import FORMAT, VerifierNet
 MAX_LOGIT_DIFF = 1e-3  # largest |ONNX - PyTorch| logit difference allowed on the check crops
 
 
-def export_onnx(net: VerifierNet, out: Path, threshold: float, opset: int, check: torch.Tensor) -> float:
+def export_onnx(net: VerifierNet, out: Path, threshold: float, snap: bool, opset: int,
+                check: torch.Tensor) -> float:
     """Write `net` to `out` as ONNX once its logits on the `check` crops match PyTorch's; the largest difference."""
     import onnx
     import onnxruntime as ort
@@ -29,7 +30,8 @@ def export_onnx(net: VerifierNet, out: Path, threshold: float, opset: int, check
                       opset_version=opset, dynamo=False)
     model = onnx.load_from_string(buffer.getvalue())
     for key, value in {"format": FORMAT, "crop": f"{CROP_HEIGHT}x{CROP_WIDTH}", "threshold": str(threshold),
-                       "keep": "sigmoid(logits) >= threshold"}.items():
+                       "keep": "sigmoid(logits) >= threshold",
+                       "snap": "hwdetect.verify.edges.snap_to_ink" if snap else "none"}.items():
         model.metadata_props.add(key=key, value=value)
     data = model.SerializeToString()
     session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])

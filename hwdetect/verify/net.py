@@ -1,5 +1,6 @@
-"""The verifier's network and its file: models/detector/verifier.pt holds the weights, the crop size and the
-threshold (torch.save of plain tensors and numbers, loaded with weights_only=True)."""
+"""The verifier's network and its file: models/detector/verifier.pt holds the weights, the crop size, the
+threshold and whether box edges are snapped to the ink (torch.save of plain tensors and numbers, loaded with
+weights_only=True)."""
 from __future__ import annotations
 
 import functools
@@ -14,6 +15,7 @@ from hwdetect.cli import UserError
 from hwdetect.files.atomic import write_atomic
 from hwdetect.paths import ROOT, shown
 from hwdetect.verify.crops import CROP_HEIGHT, CROP_WIDTH, batch
+from hwdetect.verify.edges import snap_to_ink
 
 FORMAT = "hwdetect-verifier/1"
 CHUNK = 256  # crops per forward pass
@@ -40,10 +42,10 @@ class VerifierNet(nn.Module):
 
 class Verifier:
     """A trained verifier: `keep(gray, boxes)` says which detected boxes hold handwriting, `rescore` gives the scores
-    the commands use."""
+    the commands use and `second_look` the boxes and scores (edges snapped to the ink when `snap`)."""
 
-    def __init__(self, net: VerifierNet, threshold: float) -> None:
-        self.net, self.threshold = net.eval(), threshold
+    def __init__(self, net: VerifierNet, threshold: float, snap: bool = True) -> None:
+        self.net, self.threshold, self.snap = net.eval(), threshold, snap
 
     @torch.no_grad()
     def probabilities(self, gray: np.ndarray, boxes: np.ndarray) -> np.ndarray:
@@ -66,10 +68,17 @@ class Verifier:
         p = self.probabilities(gray, boxes)
         return np.where(p >= self.threshold, scores, scores * p).astype(np.float32)
 
+    def second_look(self, gray: np.ndarray, boxes: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The detector's boxes (xyxy pixels of the grey image) and scores after the second look: rescored (on the
+        boxes as detected, as the verifier was trained), then, with `snap`, their edges put on their lines' ink
+        (edges.snap_to_ink)."""
+        scores = self.rescore(gray, boxes, scores)
+        return (snap_to_ink(gray, boxes) if self.snap else np.asarray(boxes)), scores
 
-def save(path: Path, net: VerifierNet, threshold: float) -> None:
+
+def save(path: Path, net: VerifierNet, threshold: float, snap: bool) -> None:
     buffer = io.BytesIO()
-    torch.save({"format": FORMAT, "crop": [CROP_HEIGHT, CROP_WIDTH], "threshold": threshold,
+    torch.save({"format": FORMAT, "crop": [CROP_HEIGHT, CROP_WIDTH], "threshold": threshold, "snap": snap,
                 "state_dict": net.state_dict()}, buffer)
     write_atomic(path, buffer.getvalue())
 
@@ -95,7 +104,7 @@ def load(path: Path, flag: str = "--verifier") -> Verifier:
     except (RuntimeError, KeyError, TypeError) as err:
         raise UserError(f"{where}: its weights do not fit the network ({str(err).splitlines()[0][:120]}); "
                         f"{fix}") from None
-    return Verifier(net, float(saved["threshold"]))
+    return Verifier(net, float(saved["threshold"]), bool(saved.get("snap", False)))  # files before snapping: off
 
 
 

@@ -1,5 +1,6 @@
-"""Ultralytics validation with the verifier: each image's boxes (after NMS) are rescored on the image file
-(Verifier.rescore) before they are matched to the labels, so mAP and the plots score what predict returns."""
+"""Ultralytics validation with the verifier: each image's boxes (after NMS) get the second look on the image file
+(Verifier.second_look: rescored, edges snapped to the ink) before they are matched to the labels, so mAP and the
+plots score what predict returns."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -17,7 +18,8 @@ def read_gray(path: str) -> np.ndarray | None:
 
 
 def verified_validator(verifier: Verifier):
-    """A DetectionValidator class whose predictions are rescored by `verifier` (boxes left below val's conf dropped)."""
+    """A DetectionValidator class whose predictions get `verifier`'s second look (boxes left below val's conf
+    dropped)."""
     import torch
     from ultralytics.models.yolo.detect import DetectionValidator
     from ultralytics.utils import ops
@@ -28,9 +30,12 @@ def verified_validator(verifier: Verifier):
                 gray = read_gray(batch["im_file"][si]) if len(pred["bboxes"]) else None
                 if gray is None:
                     continue
+                (gain_y, gain_x), (pad_x, pad_y) = batch["ratio_pad"][si]
                 boxes = ops.scale_boxes(batch["img"].shape[2:], pred["bboxes"].clone(), batch["ori_shape"][si],
                                         ratio_pad=batch["ratio_pad"][si])
-                conf = verifier.rescore(gray, boxes.cpu().numpy(), pred["conf"].cpu().numpy())
+                boxes, conf = verifier.second_look(gray, boxes.cpu().numpy(), pred["conf"].cpu().numpy())
+                letterboxed = boxes * np.array([gain_x, gain_y, gain_x, gain_y]) + np.array([pad_x, pad_y] * 2)
+                pred["bboxes"] = torch.from_numpy(letterboxed).to(pred["bboxes"])  # back to the validator's frame
                 pred["conf"] = torch.from_numpy(conf).to(pred["conf"].device)
                 keep = pred["conf"] >= self.args.conf
                 preds[si] = {k: v[keep] for k, v in pred.items()}
