@@ -2,11 +2,21 @@
 wide comes out as its line's ink; rules, borders, the next line and print further than a word gap stay out."""
 from __future__ import annotations
 
+import os
+import sys
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
 
+from conftest import run
 from hwdetect.verify.edges import REACH_X, WORD_GAP, snap_to_ink
+
+TESTS = Path(__file__).resolve().parent
+# As every command that snaps boxes has it (Ultralytics sets it on import): without OpenCV's thread pool in this
+# process, the worker pools later tests fork (IAM conversion, the generator) cannot inherit it half-made and hang.
+cv2.setNumThreads(0)
 
 PAPER, INK = 235, 25
 
@@ -69,7 +79,17 @@ def test_blank_faint_and_tiny_boxes_keep_their_edges(page):
     assert out.shape == (0, 4) and out.dtype == np.float32
 
 
-def test_evaluate_matches_the_snapped_boxes_in_the_validators_letterboxed_frame(page, tmp_path, monkeypatch):
+def test_evaluate_matches_the_snapped_boxes_in_the_validators_letterboxed_frame(page, tmp_path):
+    line = write(page, "quickly jumping", 60, 120)
+    cv2.imwrite(str(tmp_path / "page.png"), page)
+    np.save(tmp_path / "line.npy", line)
+    # torch in a child process: threads it starts would hang later tests that fork worker pools
+    run([sys.executable, "-c", f"import test_edges; test_edges.check_validator_frame({str(tmp_path)!r})"], TESTS,
+        env={"PYTHONPATH": os.pathsep.join((str(TESTS.parent), str(TESTS)))})
+
+
+def check_validator_frame(folder: str) -> None:
+    """A sloppy box in the validator's letterboxed frame reaches Ultralytics' matching snapped to the line's ink."""
     from hwdetect.training import runtime
 
     runtime.setup(2)
@@ -79,9 +99,8 @@ def test_evaluate_matches_the_snapped_boxes_in_the_validators_letterboxed_frame(
     from hwdetect.verify.net import Verifier, VerifierNet
     from hwdetect.verify.validator import verified_validator
 
-    line = write(page, "quickly jumping", 60, 120)
+    line = np.load(Path(folder) / "line.npy")
     h = line[3] - line[1]
-    cv2.imwrite(str(tmp_path / "page.png"), page)
     net = VerifierNet()
     with torch.no_grad():
         net.head.weight.zero_()
@@ -90,10 +109,10 @@ def test_evaluate_matches_the_snapped_boxes_in_the_validators_letterboxed_frame(
     sloppy = line + [0.3 * h, -0.1 * h, -0.2 * h, -0.12 * h]
     pred = {"bboxes": torch.tensor(np.array([sloppy * gain + [pad[0], pad[1]] * 2]), dtype=torch.float32),
             "conf": torch.tensor([0.9]), "cls": torch.tensor([0.0])}
-    batch = {"im_file": [str(tmp_path / "page.png")], "img": torch.zeros(1, 3, 288, 288), "ori_shape": [(300, 900)],
-             "ratio_pad": [((gain, gain), pad)]}
+    batch = {"im_file": [str(Path(folder) / "page.png")], "img": torch.zeros(1, 3, 288, 288),
+             "ori_shape": [(300, 900)], "ratio_pad": [((gain, gain), pad)]}
     seen = {}
-    monkeypatch.setattr(DetectionValidator, "update_metrics", lambda self, preds, b: seen.update(preds=preds))
+    DetectionValidator.update_metrics = lambda self, preds, b: seen.update(preds=preds)
     validator = verified_validator(Verifier(net, 0.5, snap=True))()
     validator.args.conf = 0.001
     validator.update_metrics([pred], batch)
