@@ -27,7 +27,7 @@ MIN_HEIGHT = 4  # boxes shorter than this (pixels) keep their edges
 def snap_to_ink(gray: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     """The boxes (N x 4, xyxy pixels of the grey image) with their edges on the ink of their lines."""
     boxes = np.asarray(boxes)
-    out = boxes.astype(np.float64).copy().reshape(-1, 4)
+    out = boxes.astype(np.float64).reshape(-1, 4)
     for i, box in enumerate(out.tolist()):
         snapped = _snap_one(gray, *box)
         if snapped is not None:

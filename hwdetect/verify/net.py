@@ -44,7 +44,7 @@ class Verifier:
     """A trained verifier: `keep(gray, boxes)` says which detected boxes hold handwriting, `rescore` gives the scores
     the commands use and `second_look` the boxes and scores (edges snapped to the ink when `snap`)."""
 
-    def __init__(self, net: VerifierNet, threshold: float, snap: bool = True) -> None:
+    def __init__(self, net: VerifierNet, threshold: float, snap: bool) -> None:
         self.net, self.threshold, self.snap = net.eval(), threshold, snap
 
     @torch.no_grad()
