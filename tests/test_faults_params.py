@@ -50,6 +50,7 @@ BAD_VALUES = [
     ({"verifier": {"widths": []}}, "verifier.widths", "a list of page widths"),
     ({"verifier": {"threshold": 1.0}}, "verifier.threshold", "[0, 1)"),
     ({"verifier": {"epochs": 0}}, "verifier.epochs", ">= 1"),
+    ({"verifier": {"printed_items": -1}}, "verifier.printed_items", ">= 0"),
     ({"verifier": {"lr": 0}}, "verifier.lr", "(0, 1]"),
     ({"verifier": {"snap": "yes"}}, "verifier.snap", "true or false"),
     ({"export": {"opset": 8}}, "export.opset", "expected an ONNX opset from 9 to"),

@@ -16,6 +16,7 @@ from hwdetect.synth.generate import page_spec
 from hwdetect.synth.pages import render_page
 from hwdetect.verify.crops import CROP_HEIGHT, CROP_WIDTH, normalise
 from hwdetect.verify.fit import page_crops
+from hwdetect.verify.printed import item, printed_crops
 
 SPEC = dataclasses.replace(page_spec(P.load()["synthetic"]), width=320, height=360, lines=(3, 6))
 
@@ -43,6 +44,24 @@ def test_training_crops_are_the_pages_handwriting_and_print_and_repeat_exactly()
         assert len(crops) == len(page_labels) and all(np.array_equal(a, b) for a, b in zip(crops, again))
         labels += page_labels
     assert labels.count(1) >= 4 and labels.count(0) >= 4 * labels.count(1) / 4, "print outnumbers handwriting"
+
+
+def test_short_printed_items_are_extra_print_crops_that_repeat_exactly():
+    rng = np.random.default_rng(0)
+    items = [item(rng) for _ in range(200)]
+    assert any(i.isupper() and any(c.isdigit() for c in i) for i in items), "addresses in capitals"
+    assert any(i.startswith("$") for i in items) and any(i.count("/") == 2 for i in items), "amounts and dates"
+    fonts = list(SPEC.print_fonts)
+    crops = printed_crops(3, 1, fonts, 640, 12)
+    assert len(crops) >= 10 and all(c.shape == (CROP_HEIGHT, CROP_WIDTH) for c in crops)
+    assert all(c.min() < -0.5 for c in crops), "each crop holds ink"
+    again, other = printed_crops(3, 1, fonts, 640, 12), printed_crops(3, 2, fonts, 640, 12)
+    assert all(np.array_equal(a, b) for a, b in zip(crops, again)) and len(again) == len(crops)
+    assert not all(np.array_equal(a, b) for a, b in zip(crops, other)), "another page, other items"
+    plain, plain_labels = page_crops(5, 0, SPEC, 480)
+    more, more_labels = page_crops(5, 0, SPEC, 480, items=6)
+    assert more_labels[:len(plain_labels)] == plain_labels and all(np.array_equal(a, b) for a, b in zip(plain, more))
+    assert 4 <= len(more_labels) - len(plain_labels) <= 6 and set(more_labels[len(plain_labels):]) == {0}
 
 
 def test_a_broken_verifier_file_is_a_one_line_error_naming_it(tmp_path):

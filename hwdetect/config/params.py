@@ -52,6 +52,7 @@ SCHEMA: dict[str, Any] = {
     "evaluate": {"conf": number_in(0, 1, open_high=True), "iou": number_in(0, 1, open_low=True),
                  "examples": type_(int, low=0, high=100)},
     "verifier": {"pages": type_(int, low=1, high=volume.MAX_PAGES), "val_pages": type_(int, low=1, high=100000),
+                 "printed_items": type_(int, low=0, high=1000),
                  "widths": page_widths, "epochs": type_(int, low=1, high=1000), "batch": type_(int, low=1, high=65536),
                  "lr": number_in(0, 1, open_low=True), "threshold": number_in(0, 1, open_high=True),
                  "snap": type_(bool)},

@@ -1,5 +1,5 @@
 """Train the verifier on crops of synthetic pages rendered at several widths (web copies to scans): the generator's
-handwriting boxes against its print boxes, scored on held-out pages."""
+handwriting boxes against its print boxes and short printed items (printed.py), scored on held-out pages' boxes."""
 from __future__ import annotations
 
 import dataclasses
@@ -15,13 +15,15 @@ from tqdm import tqdm
 from hwdetect.synth.pages import PageSpec, render_page
 from hwdetect.verify.crops import normalise
 from hwdetect.verify.net import VerifierNet
+from hwdetect.verify.printed import printed_crops
 
 PART_OF_PRINT = 0.4  # share of long print boxes cut to a part of the line, as a detector boxes part of one
 
 
-def page_crops(seed: int, index: int, spec: PageSpec, width: int) -> tuple[list[np.ndarray], list[int]]:
+def page_crops(seed: int, index: int, spec: PageSpec, width: int,
+               items: int = 0) -> tuple[list[np.ndarray], list[int]]:
     """Training crops of synthetic page `index` rendered `width` pixels wide: its handwriting boxes (label 1) and
-    print boxes (label 0, long lines sometimes cut to a part)."""
+    print boxes (label 0, long lines sometimes cut to a part), then `items` short printed items (label 0)."""
     img, handwriting, printed = render_page(seed, index, dataclasses.replace(spec, width=width))
     rng = np.random.default_rng([seed, index, width])
     crops, labels = [], []
@@ -35,18 +37,19 @@ def page_crops(seed: int, index: int, spec: PageSpec, width: int) -> tuple[list[
             if crop is not None:
                 crops.append(crop)
                 labels.append(label)
-    return crops, labels
+    extra = printed_crops(seed, index, list(spec.print_fonts), width, items) if items else []
+    return crops + extra, labels + [0] * len(extra)
 
 
-def _crops_of(index: int, seed: int, spec: PageSpec, widths: tuple[int, ...]):
-    return page_crops(seed, index, spec, widths[index % len(widths)])
+def _crops_of(index: int, seed: int, spec: PageSpec, widths: tuple[int, ...], items: int):
+    return page_crops(seed, index, spec, widths[index % len(widths)], items)
 
 
 def crop_set(seed: int, first: int, pages: int, spec: PageSpec, widths: tuple[int, ...], workers: int,
-             desc: str) -> tuple[torch.Tensor, torch.Tensor]:
+             desc: str, items: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """Crops (N x 1 x H x W) and labels (1 handwriting, 0 print) of pages first .. first+pages-1, page i rendered
-    widths[i % len(widths)] pixels wide."""
-    job = partial(_crops_of, seed=seed, spec=spec, widths=widths)
+    widths[i % len(widths)] pixels wide, each with `items` short printed items."""
+    job = partial(_crops_of, seed=seed, spec=spec, widths=widths, items=items)
     with Pool(min(workers or os.cpu_count() or 1, pages)) as pool:
         results = list(tqdm(pool.imap(job, range(first, first + pages), chunksize=4), total=pages, desc=desc,
                             unit="page"))
@@ -66,10 +69,10 @@ def scores(net: VerifierNet, x: torch.Tensor, y: torch.Tensor, threshold: float)
 
 
 def fit(seed: int, spec: PageSpec, s: dict, workers: int = 0) -> tuple[VerifierNet, dict, torch.Tensor]:
-    """Train on s["pages"] pages and score on s["val_pages"] further ones (s: params.yaml's `verifier`); the network,
-    its figures and the held-out crops."""
+    """Train on s["pages"] pages (with s["printed_items"] short printed items each) and score on the boxes of
+    s["val_pages"] further ones (s: params.yaml's `verifier`); the network, its figures and the held-out crops."""
     widths = tuple(s["widths"])
-    x, y = crop_set(seed, 0, s["pages"], spec, widths, workers, "verifier crops")
+    x, y = crop_set(seed, 0, s["pages"], spec, widths, workers, "verifier crops", s["printed_items"])
     xv, yv = crop_set(seed, s["pages"], s["val_pages"], spec, widths, workers, "verifier held-out crops")
     torch.manual_seed(seed)
     net = VerifierNet().to(memory_format=torch.channels_last)
