@@ -47,14 +47,18 @@ def detect(model, bgr, settings: dict) -> list[dict]:
     import cv2
     import numpy as np
 
-    result = model.predict(bgr, imgsz=settings["imgsz"], conf=settings["conf"], iou=settings["iou"],
-                           device=settings["device"], rect=False, verbose=False)[0]
-    xyxy, scores = result.boxes.xyxy.cpu().numpy(), result.boxes.conf.cpu().numpy()
-    if settings.get("verifier") and len(xyxy):
+    verifier = None
+    if settings.get("verifier"):
         from hwdetect.verify.net import loaded
 
+        verifier = loaded(settings["verifier"])
+    conf = verifier.detector_conf(settings["conf"]) if verifier else settings["conf"]
+    result = model.predict(bgr, imgsz=settings["imgsz"], conf=conf, iou=settings["iou"], device=settings["device"],
+                           rect=False, verbose=False)[0]
+    xyxy, scores = result.boxes.xyxy.cpu().numpy(), result.boxes.conf.cpu().numpy()
+    if verifier and len(xyxy):
         gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
-        xyxy, scores = loaded(settings["verifier"]).second_look(gray, xyxy, scores)
+        xyxy, scores = verifier.second_look(gray, xyxy, scores)
         xyxy, scores = xyxy[scores >= settings["conf"]], scores[scores >= settings["conf"]]
     keep = np.ones(len(xyxy), bool) if settings["keep_duplicates"] else ~duplicate_parts(xyxy, scores)
     found = sorted(zip(xyxy[keep].tolist(), scores[keep].tolist()), key=lambda b: (b[0][1], b[0][0]))

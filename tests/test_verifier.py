@@ -127,20 +127,45 @@ def check_onnx_keeps_what_pytorch_keeps(folder) -> None:
     assert (kept_onnx == verifier.keep(img, boxes)).all()
 
 
-def fixed_verifier(path, keep: bool, snap: bool = False) -> None:
-    """A verifier that keeps every box (or none): its output is a constant logit of +-50."""
+def fixed_net(logit: float):
+    """A verifier network whose output is `logit` whatever the crop."""
     from hwdetect.training import runtime
 
     runtime.setup(2)
     import torch
 
-    from hwdetect.verify.net import VerifierNet, save
+    from hwdetect.verify.net import VerifierNet
 
     net = VerifierNet()
     with torch.no_grad():
         net.head.weight.zero_()
-        net.head.bias.fill_(50.0 if keep else -50.0)
-    save(path, net, 0.5, snap)
+        net.head.bias.fill_(logit)
+    return net
+
+
+def test_a_box_the_verifier_is_sure_of_is_raised_unless_it_lies_under_a_line():
+    from hwdetect.verify.net import RAISE, SURE, Verifier
+
+    gray = np.full((200, 400), 230, np.uint8)
+    gray[20:40, 20:300] = gray[120:140, 40:90] = 30
+    line, alone, part, doubted = [18, 18, 302, 42], [38, 118, 92, 142], [100, 20, 160, 40], [200, 150, 260, 170]
+    boxes, scores = np.array([line, alone, part, doubted], float), np.array([0.6, 0.12, 0.12, 0.04], np.float32)
+    sure = Verifier(fixed_net(np.log(0.99 / 0.01)), 0.3, snap=False)
+    got = sure.rescore(gray, boxes, scores)
+    assert got == pytest.approx([0.6 ** RAISE, 0.12 ** RAISE, 0.12, 0.04 ** RAISE], abs=1e-5)
+    assert got[1] >= 0.25 > scores[1], "a signature the detector barely saw is kept at conf 0.25"
+    assert sure.detector_conf(0.25) ** RAISE == pytest.approx(0.25) and sure.detector_conf(0.25) < 0.12
+    keeps = Verifier(fixed_net(np.log(0.9 / 0.1)), 0.3, snap=False)
+    assert 0.9 < SURE and keeps.rescore(gray, boxes, scores) == pytest.approx(scores), "kept, not raised"
+    doubts = Verifier(fixed_net(np.log(0.1 / 0.9)), 0.3, snap=False)
+    assert doubts.rescore(gray, boxes, scores) == pytest.approx(scores * 0.1, abs=1e-6), "ranked down"
+
+
+def fixed_verifier(path, keep: bool, snap: bool = False) -> None:
+    """A verifier that keeps every box, with its score (p = 0.9: over the threshold, under SURE), or none (p ~ 0)."""
+    from hwdetect.verify.net import save
+
+    save(path, fixed_net(np.log(0.9 / 0.1) if keep else -50.0), 0.5, snap)
 
 
 @pytest.mark.slow

@@ -93,7 +93,8 @@ def predictions(model_path: Path, images: list[Path], labels: list[tuple], imgsz
 
     model, found = YOLO(str(model_path), task="detect"), []
     for image, (truth, printed) in zip(tqdm(images, desc="error breakdown", unit="image", leave=False), labels):
-        result = model.predict(str(image), imgsz=imgsz, device=device, conf=conf, classes=[HANDWRITING],
+        result = model.predict(str(image), imgsz=imgsz, device=device, classes=[HANDWRITING],
+                               conf=verifier.detector_conf(conf) if verifier else conf,
                                verbose=False)[0]
         h, w = result.orig_shape
         boxes, scores = result.boxes.xyxy.cpu().numpy(), result.boxes.conf.cpu().numpy()

@@ -12,7 +12,7 @@ from hwdetect.cli import UserError
 from hwdetect.files.atomic import write_atomic
 from hwdetect.paths import shown
 from hwdetect.verify.crops import CROP_HEIGHT, CROP_WIDTH
-from hwdetect.verify.net import FORMAT, VerifierNet
+from hwdetect.verify.net import ALONE, FORMAT, LINE_SCORE, RAISE, SURE, VerifierNet
 
 MAX_LOGIT_DIFF = 1e-3  # largest |ONNX - PyTorch| logit difference allowed on the check crops
 
@@ -31,6 +31,8 @@ def export_onnx(net: VerifierNet, out: Path, threshold: float, snap: bool, opset
     model = onnx.load_from_string(buffer.getvalue())
     for key, value in {"format": FORMAT, "crop": f"{CROP_HEIGHT}x{CROP_WIDTH}", "threshold": str(threshold),
                        "keep": "sigmoid(logits) >= threshold",
+                       "raise": f"sigmoid(logits) >= {SURE} and under {ALONE} of the box under one scored higher "
+                                f"and >= {LINE_SCORE}: score ** {RAISE} (hwdetect.verify.net.Verifier.rescore)",
                        "snap": "hwdetect.verify.edges.snap_to_ink" if snap else "none"}.items():
         model.metadata_props.add(key=key, value=value)
     data = model.SerializeToString()

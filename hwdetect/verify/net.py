@@ -19,6 +19,8 @@ from hwdetect.verify.edges import snap_to_ink
 
 FORMAT = "hwdetect-verifier/1"
 CHUNK = 256  # crops per forward pass
+SURE, RAISE = 0.97, 0.6  # a box the verifier is this sure holds handwriting gets its score raised to the power RAISE
+LINE_SCORE, ALONE = 0.25, 0.2  # ... unless this share of it lies under a box scored higher and at least LINE_SCORE
 
 
 class VerifierNet(nn.Module):
@@ -64,9 +66,17 @@ class Verifier:
         """The boxes' scores after the second look: a box the verifier doubts (handwriting probability below its
         threshold) gets its score times that probability, so a threshold of 0.25 drops it unless the detector was
         sure; the others keep the detector's score. Doubted boxes are ranked down rather than deleted, so mAP still
-        sees them and a lower --conf can get them back."""
+        sees them and a lower --conf can get them back. A box the verifier is sure of (SURE) gets score ** RAISE
+        (0.1 becomes 0.25: a signature or an initial the detector barely saw), unless it lies under a line the
+        detector found (it would be a part of that line, or two lines' worth)."""
         p = self.probabilities(gray, boxes)
-        return np.where(p >= self.threshold, scores, scores * p).astype(np.float32)
+        sure = (p >= SURE) & ~under_a_line(np.asarray(boxes, np.float64).reshape(-1, 4), scores)
+        return np.where(sure, scores ** RAISE, np.where(p >= self.threshold, scores, scores * p)).astype(np.float32)
+
+    @staticmethod
+    def detector_conf(conf: float) -> float:
+        """The detector threshold that finds every box the second look could raise to `conf`."""
+        return conf ** (1 / RAISE)
 
     def second_look(self, gray: np.ndarray, boxes: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The detector's boxes (xyxy pixels of the grey image) and scores after the second look: rescored (on the
@@ -74,6 +84,15 @@ class Verifier:
         (edges.snap_to_ink)."""
         scores = self.rescore(gray, boxes, scores)
         return (snap_to_ink(gray, boxes) if self.snap else np.asarray(boxes)), scores
+
+
+def under_a_line(boxes: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """Which boxes have ALONE of their area or more under one box scored higher than them and at least LINE_SCORE."""
+    lo = np.maximum(boxes[:, None, :2], boxes[None, :, :2])
+    hi = np.minimum(boxes[:, None, 2:], boxes[None, :, 2:])
+    share = np.clip(hi - lo, 0, None).prod(2) / np.maximum(np.prod(boxes[:, 2:] - boxes[:, :2], 1), 1e-9)[:, None]
+    over = (scores[None, :] > scores[:, None]) & (scores[None, :] >= LINE_SCORE)
+    return (over & (share >= ALONE)).any(1)
 
 
 def save(path: Path, net: VerifierNet, threshold: float, snap: bool) -> None:
