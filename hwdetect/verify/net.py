@@ -19,7 +19,7 @@ from hwdetect.verify.edges import snap_to_ink
 
 FORMAT = "hwdetect-verifier/1"
 CHUNK = 256  # crops per forward pass
-SURE, RAISE = 0.97, 0.6  # a box the verifier is this sure holds handwriting gets its score raised to the power RAISE
+SURE, RAISE = 0.97, 0.5  # a box the verifier is this sure holds handwriting gets its score raised to the power RAISE
 LINE_SCORE, ALONE = 0.25, 0.2  # ... unless this share of it lies under a box scored higher and at least LINE_SCORE
 
 
@@ -67,7 +67,7 @@ class Verifier:
         threshold) gets its score times that probability, so a threshold of 0.25 drops it unless the detector was
         sure; the others keep the detector's score. Doubted boxes are ranked down rather than deleted, so mAP still
         sees them and a lower --conf can get them back. A box the verifier is sure of (SURE) gets score ** RAISE
-        (0.1 becomes 0.25: a signature or an initial the detector barely saw), unless it lies under a line the
+        (0.0625 becomes 0.25: a signature or an initial the detector barely saw), unless it lies under a line the
         detector found (it would be a part of that line, or two lines' worth)."""
         p = self.probabilities(gray, boxes)
         sure = (p >= SURE) & ~under_a_line(np.asarray(boxes, np.float64).reshape(-1, 4), scores)
