@@ -112,7 +112,7 @@ def check_onnx_keeps_what_pytorch_keeps(folder) -> None:
 
     runtime.setup(2)
     from hwdetect.verify.crops import batch
-    from hwdetect.verify.net import load
+    from hwdetect.verify.net import RAISE, SURE, load
 
     verifier = load(folder / "verifier.pt")
     img, handwriting, printed = render_page(9, 0, dataclasses.replace(SPEC, layouts={"typed_letter": 1.0}))
@@ -124,6 +124,7 @@ def check_onnx_keeps_what_pytorch_keeps(folder) -> None:
     kept_onnx = 1 / (1 + np.exp(-logits)) >= float(meta["threshold"])
     assert meta["crop"] == f"{CROP_HEIGHT}x{CROP_WIDTH}" and float(meta["threshold"]) == verifier.threshold
     assert verifier.snap and meta["snap"] == "hwdetect.verify.edges.snap_to_ink", "params.yaml snaps edges"
+    assert meta["raise"].startswith(f"sigmoid(logits) >= {SURE} ") and f"score ** {RAISE}" in meta["raise"]
     assert (kept_onnx == verifier.keep(img, boxes)).all()
 
 

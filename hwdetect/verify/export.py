@@ -31,8 +31,8 @@ def export_onnx(net: VerifierNet, out: Path, threshold: float, snap: bool, opset
     model = onnx.load_from_string(buffer.getvalue())
     for key, value in {"format": FORMAT, "crop": f"{CROP_HEIGHT}x{CROP_WIDTH}", "threshold": str(threshold),
                        "keep": "sigmoid(logits) >= threshold",
-                       "raise": f"sigmoid(logits) >= {SURE} and under {ALONE} of the box under one scored higher "
-                                f"and >= {LINE_SCORE}: score ** {RAISE} (hwdetect.verify.net.Verifier.rescore)",
+                       "raise": f"sigmoid(logits) >= {SURE} and less than {ALONE} of the box under a box scored "
+                                f"higher and >= {LINE_SCORE}: score ** {RAISE} (hwdetect.verify.net.Verifier.rescore)",
                        "snap": "hwdetect.verify.edges.snap_to_ink" if snap else "none"}.items():
         model.metadata_props.add(key=key, value=value)
     data = model.SerializeToString()
