@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from hwdetect.cli import UserError
+from hwdetect.evaluation.metrics import areas, intersections
 from hwdetect.files.atomic import write_atomic
 from hwdetect.paths import ROOT, shown
 from hwdetect.verify.crops import CROP_HEIGHT, CROP_WIDTH, batch
@@ -88,9 +89,7 @@ class Verifier:
 
 def under_a_line(boxes: np.ndarray, scores: np.ndarray) -> np.ndarray:
     """Which boxes have ALONE of their area or more under one box scored higher than them and at least LINE_SCORE."""
-    lo = np.maximum(boxes[:, None, :2], boxes[None, :, :2])
-    hi = np.minimum(boxes[:, None, 2:], boxes[None, :, 2:])
-    share = np.clip(hi - lo, 0, None).prod(2) / np.maximum(np.prod(boxes[:, 2:] - boxes[:, :2], 1), 1e-9)[:, None]
+    share = intersections(boxes, boxes) / np.maximum(areas(boxes), 1e-9)[:, None]  # [i, j]: share of i under j
     over = (scores[None, :] > scores[:, None]) & (scores[None, :] >= LINE_SCORE)
     return (over & (share >= ALONE)).any(1)
 

@@ -36,8 +36,8 @@ def item(rng: np.random.Generator) -> str:
     if kind == 3:
         return f"({rng.integers(200, 999)}) {rng.integers(200, 999)}-{rng.integers(1000, 9999)}"
     if kind == 4:
-        return "".join(chr(65 + int(c)) for c in rng.integers(26, size=int(rng.integers(1, 4)))) + str(
-            rng.integers(10, 99999))
+        letters = "".join(chr(65 + int(c)) for c in rng.integers(26, size=int(rng.integers(1, 4))))
+        return letters + str(rng.integers(10, 99999))
     if kind == 5:
         zip_code = f", {rng.integers(10000, 99999)}" if rng.random() < 0.3 else ""
         return " ".join(w.capitalize() for w in words_from(rng, int(rng.integers(1, 5)))) + zip_code
