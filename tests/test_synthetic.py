@@ -188,3 +188,20 @@ def test_a_form_filled_in_by_machine_has_typed_fields_and_a_handwritten_signatur
         if layout == "cheque":
             assert typed_inks, "the signature stays handwritten"
     assert typed >= written > 0, "fields left to the hand are typed instead, each a print box, none labelled"
+
+
+def test_a_form_row_holds_several_entries_each_its_own_box_with_print_between():
+    spec = dataclasses.replace(SPEC, layouts={"form_fill": 1.0}, typed_fill=0.0)
+    beside = 0
+    for index in range(6):
+        _, inks, printed = clean_page_of(spec, index)
+        boxes = [(*pts.min(0), *pts.max(0)) for pts in inks]
+        for i, a in enumerate(boxes):
+            for b in boxes[i + 1:]:
+                left, right = sorted((a, b))
+                if min(a[3], b[3]) - max(a[1], b[1]) < 0.5 * min(a[3] - a[1], b[3] - b[1]):
+                    continue  # not on the same row
+                assert right[0] > left[2], "entries of one row never overlap"
+                beside += any(left[2] <= p[0] and p[2] <= right[0] and p[1] < right[3] and p[3] > right[1]
+                              for p in printed)  # a printed label between them on their row
+    assert beside >= 6, "forms put several labelled entries on a row"

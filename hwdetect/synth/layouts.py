@@ -77,25 +77,68 @@ def letter(p: Printer, lines: tuple[int, int]) -> list[Slot]:
     return slots
 
 
+FIELDS = ("Name", "First name", "Last name", "M.I.", "Address", "City", "State", "Zip", "County", "Date",
+          "Date of birth", "Age", "Sex", "Phone", "Tel.", "E-mail", "Occupation", "Employer", "Policy no.", "Amount",
+          "Relationship", "Apt.", "Remarks", "Signature")
+SHORT = {"M.I.", "State", "Zip", "Age", "Sex", "Apt."}  # narrow fields: a letter or a number
+
+
+def _entry(p: Printer, label: str) -> tuple[str, ...]:
+    """What a person writes in a field: a date, a number, a letter, or words (empty = running text)."""
+    if label.startswith("Date"):
+        return (f"{p.rng.integers(1, 13)}/{p.rng.integers(1, 29)}/{p.rng.integers(1940, 2030)}",)
+    if label in ("Phone", "Tel.", "Zip", "Age", "Apt.", "Policy no.", "Amount"):
+        return (str(p.rng.integers(1, 10 ** int(p.rng.integers(1, 8)))),)
+    if label in ("M.I.", "Sex", "State"):
+        return (words_from(p.rng, 1)[0][:int(p.rng.integers(1, 3))].upper(),)
+    return ()
+
+
+def field_rows(p: Printer, y: float, m: float, size: float, face: str) -> tuple[list[Slot], float]:
+    """Rows of one to four fields, each a printed label and a fill-in line (or a cell with its label in the corner,
+    as boxed forms print them); every filled field is its own box, even beside its row's other entries. Returns the
+    slots and the y below the rows."""
+    u, boxed, slots = p.h / 100, p.rng.random() < 0.4, []
+    label_size = u * p.rng.uniform(1.3, 1.8)
+    pitch = u * p.rng.uniform(5, 7) if not boxed else size * p.rng.uniform(2.8, 3.4) + label_size * 1.2
+    for _ in range(int(p.rng.integers(3, 9))):
+        if y + pitch > p.h * 0.8:
+            break
+        n = int(p.rng.choice(4, p=[0.3, 0.35, 0.25, 0.1])) + 1
+        labels = [FIELDS[i] for i in p.rng.choice(len(FIELDS), n, replace=False)]
+        weights = np.array([0.5 if label in SHORT else p.rng.uniform(1, 2.5) for label in labels])
+        edges = m + np.concatenate([[0], np.cumsum(weights / weights.sum())]) * (p.w - 2 * m)
+        for label, a, b in zip(labels, edges[:-1], edges[1:]):
+            f = font(face, int(label_size))
+            if boxed:  # a cell: the label small in its corner, the entry below it
+                p.box(a, y - pitch + size * 0.9, b, y + size * 0.9, grey=int(p.rng.integers(20, 110)))
+                p.text((a + u * 0.6, y - pitch + size * 0.9 + u * 0.4), label.upper(), label_size * 0.8, face)
+                x = a + u * 1.2
+            else:
+                text = label + (":" if p.rng.random() < 0.6 else "")
+                p.text((a, y - label_size * 1.1), text, label_size, face)
+                x = a + p.draw.textlength(text, font=f) + u
+                p.rule(y + size * 0.8, x, b - u * 1.5, grey=int(p.rng.integers(0, 120)))
+                x += u
+            if b - u * 2 - x > size * 1.5 and p.rng.random() < 0.8:
+                kind = "signature" if label == "Signature" else "line"
+                slots.append(Slot(x, y, b - u * 2, size, int(p.rng.integers(1, 4)), kind, _entry(p, label)))
+        y += pitch
+    return slots, y
+
+
 def form_fill(p: Printer, lines: tuple[int, int]) -> list[Slot]:
-    """A printed form: title, labelled fields with rules, a grid table; handwriting fills fields and cells."""
+    """A printed form: title, rows of labelled fields with fill-in lines or cells, tick boxes, a grid table;
+    handwriting fills fields and cells."""
     u, m = p.h / 100, p.w * p.rng.uniform(0.06, 0.1)
     y = u * p.rng.uniform(3, 6)
     p.text((m, y), " ".join(w.upper() for w in words_from(p.rng, 2)), u * p.rng.uniform(2.5, 3.5), bold=True)
     if p.rng.random() < 0.3:  # a large form number or year at the right, as tax forms print it
         p.headline(p.w * 0.62, y, u * 0.8)
     y = p.paragraph(m, y + u * 5, p.w - m, int(p.rng.integers(1, 3)), u * 1.5) + u * 5
-    size, slots = u * p.rng.uniform(1.6, 2.4), []
+    size = u * p.rng.uniform(1.6, 2.4)
     face = p.pick()
-    labels = ("Name:", "Address:", "City:", "Date:", "Signature:", "Phone:", "Remarks:")
-    for label in labels[: int(p.rng.integers(3, 8))]:
-        p.text((m, y - u * 2), label, u * 1.7, face)
-        x = m + p.draw.textlength(label, font=font(face, int(u * 1.7))) + u * 2
-        p.rule(y + size * 0.8, x, p.w - m, grey=int(p.rng.integers(0, 120)))  # below most descenders
-        if p.rng.random() < 0.85:
-            kind = "signature" if label == "Signature:" else "line"
-            slots.append(Slot(x + u, y, p.w - m, size, int(p.rng.integers(1, 6)), kind))
-        y += u * p.rng.uniform(5, 7)
+    slots, y = field_rows(p, y, m, size, face)
     if p.rng.random() < 0.5:  # tick boxes, some ticked
         box, x = u * 1.8, m
         for word in words_from(p.rng, int(p.rng.integers(2, 5))):
