@@ -23,19 +23,24 @@ from conftest import ROOT, stage, write_params
 from hwdetect.preannotate.formats import write_label_studio
 
 VERSION = "1.23.2"
+# sentry-sdk 3 refuses an option label-studio 1.23 passes at start-up ("Unknown option 'send_default_pii'")
+PACKAGES = (f"label-studio=={VERSION}", "sentry-sdk<3")
 VENV = ROOT / "runs" / "label-studio-venv"
+PINNED = VENV / "pinned.txt"  # what the virtualenv was made with: made again when PACKAGES change
 TOKEN = "pipeline-test-token"
 
 
 def label_studio() -> Path:
-    exe = VENV / "bin" / "label-studio"
-    if not exe.exists():
+    exe, wanted = VENV / "bin" / "label-studio", "\n".join(PACKAGES) + "\n"
+    if not exe.exists() or not PINNED.is_file() or PINNED.read_text() != wanted:
+        shutil.rmtree(VENV, ignore_errors=True)  # the test's own folder, made by an earlier run of it
         made = subprocess.run([sys.executable, "-m", "venv", str(VENV)], capture_output=True, text=True)
-        pip = [str(VENV / "bin" / "python"), "-m", "pip", "install", "-q", f"label-studio=={VERSION}"]
+        pip = [str(VENV / "bin" / "python"), "-m", "pip", "install", "-q", *PACKAGES]
         installed = made.returncode == 0 and subprocess.run(pip, capture_output=True, text=True, timeout=900)
         if not installed or installed.returncode != 0 or not exe.exists():
             shutil.rmtree(VENV, ignore_errors=True)
             pytest.skip(f"label-studio {VERSION} could not be installed in its own virtualenv here (no package index?)")
+        PINNED.write_text(wanted)
     return exe
 
 
