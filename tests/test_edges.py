@@ -119,3 +119,22 @@ def check_validator_frame(folder: str) -> None:
     got = seen["preds"][0]["bboxes"][0].numpy()
     assert np.abs((got - [pad[0], pad[1]] * 2) / gain - line).max() <= 1.5, "snapped on the page, then letterboxed"
     assert seen["preds"][0]["conf"].tolist() == pytest.approx([0.9])
+
+
+def test_the_verifier_judges_a_box_on_its_snapped_ink(page):
+    from hwdetect.verify.net import Verifier
+    from test_verifier import fixed_net
+
+    line = write(page, "quickly jumping", 60, 120)
+    h = line[3] - line[1]
+    late = line + [0.3 * h, 0, -0.2 * h, -0.12 * h]  # a word late, short on the right, the bottom cut off
+
+    class WholeLine(Verifier):  # sure of a box that holds the whole line, doubtful of a part of it
+        def probabilities(self, gray, boxes):
+            return np.array([0.9 if np.abs(b - line).max() <= 1.0 else 0.05 for b in boxes], np.float32)
+
+    boxes, scores = late[None], np.array([0.5], np.float32)
+    snapped, got = WholeLine(fixed_net(0.0), 0.3, snap=True).second_look(page, boxes, scores)
+    assert np.abs(snapped[0] - line).max() <= 1.0 and got == pytest.approx([0.5]), "judged on the whole line"
+    _, as_detected = WholeLine(fixed_net(0.0), 0.3, snap=False).second_look(page, boxes, scores)
+    assert as_detected == pytest.approx([0.025]), "without snapping, the cut box is judged as it is"

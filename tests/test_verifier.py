@@ -124,6 +124,7 @@ def check_onnx_keeps_what_pytorch_keeps(folder) -> None:
     kept_onnx = 1 / (1 + np.exp(-logits)) >= float(meta["threshold"])
     assert meta["crop"] == f"{CROP_HEIGHT}x{CROP_WIDTH}" and float(meta["threshold"]) == verifier.threshold
     assert verifier.snap and meta["snap"] == "hwdetect.verify.edges.snap_to_ink", "params.yaml snaps edges"
+    assert meta["crops_of"] == "the snapped boxes", "the verifier judges a box on its ink"
     assert meta["raise"].startswith(f"sigmoid(logits) >= {SURE} ") and f"score ** {RAISE}" in meta["raise"]
     assert (kept_onnx == verifier.keep(img, boxes)).all()
 

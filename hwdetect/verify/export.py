@@ -33,7 +33,8 @@ def export_onnx(net: VerifierNet, out: Path, threshold: float, snap: bool, opset
                        "keep": "sigmoid(logits) >= threshold",
                        "raise": f"sigmoid(logits) >= {SURE} and less than {ALONE} of the box under a box scored "
                                 f"higher and >= {LINE_SCORE}: score ** {RAISE} (hwdetect.verify.net.Verifier.rescore)",
-                       "snap": "hwdetect.verify.edges.snap_to_ink" if snap else "none"}.items():
+                       "snap": "hwdetect.verify.edges.snap_to_ink" if snap else "none",
+                       "crops_of": "the snapped boxes" if snap else "the detected boxes"}.items():
         model.metadata_props.add(key=key, value=value)
     data = model.SerializeToString()
     session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])

@@ -63,14 +63,16 @@ class Verifier:
     def keep(self, gray: np.ndarray, boxes: np.ndarray) -> np.ndarray:
         return self.probabilities(gray, boxes) >= self.threshold
 
-    def rescore(self, gray: np.ndarray, boxes: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    def rescore(self, gray: np.ndarray, boxes: np.ndarray, scores: np.ndarray,
+                looked_at: np.ndarray | None = None) -> np.ndarray:
         """The boxes' scores after the second look: a box the verifier doubts (handwriting probability below its
         threshold) gets its score times that probability, so a threshold of 0.25 drops it unless the detector was
         sure; the others keep the detector's score. Doubted boxes are ranked down rather than deleted, so mAP still
         sees them and a lower --conf can get them back. A box the verifier is sure of (SURE) gets score ** RAISE
         (0.0625 becomes 0.25: a signature or an initial the detector barely saw), unless it lies under a line the
-        detector found (it would be a part of that line, or two lines' worth)."""
-        p = self.probabilities(gray, boxes)
+        detector found (it would be a part of that line, or two lines' worth). The verifier looks at `looked_at`
+        (the same boxes moved, e.g. onto their ink; default: `boxes` themselves)."""
+        p = self.probabilities(gray, boxes if looked_at is None else looked_at)
         sure = (p >= SURE) & ~under_a_line(np.asarray(boxes, np.float64).reshape(-1, 4), scores)
         return np.where(sure, scores ** RAISE, np.where(p >= self.threshold, scores, scores * p)).astype(np.float32)
 
@@ -80,11 +82,13 @@ class Verifier:
         return conf ** (1 / RAISE)
 
     def second_look(self, gray: np.ndarray, boxes: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The detector's boxes (xyxy pixels of the grey image) and scores after the second look: rescored (on the
-        boxes as detected, as the verifier was trained), then, with `snap`, their edges put on their lines' ink
-        (edges.snap_to_ink)."""
-        scores = self.rescore(gray, boxes, scores)
-        return (snap_to_ink(gray, boxes) if self.snap else np.asarray(boxes)), scores
+        """The detector's boxes (xyxy pixels of the grey image) and scores after the second look: with `snap`, their
+        edges put on their lines' ink (edges.snap_to_ink), and rescored by what the verifier sees in the snapped
+        boxes. A detected box that cuts off a signature's loops or a short last word is judged on all of its ink:
+        on the real dev set that finds more lines (37 -> 41 of 151) and keeps less print (0.37 -> 0.27 boxes off
+        the handwriting per page) than judging the boxes as detected."""
+        snapped = snap_to_ink(gray, boxes) if self.snap else np.asarray(boxes)
+        return snapped, self.rescore(gray, boxes, scores, looked_at=snapped)
 
 
 def under_a_line(boxes: np.ndarray, scores: np.ndarray) -> np.ndarray:
