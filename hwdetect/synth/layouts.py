@@ -100,6 +100,7 @@ def field_rows(p: Printer, y: float, m: float, size: float, face: str) -> tuple[
     slots and the y below the rows."""
     u, boxed, slots = p.h / 100, p.rng.random() < 0.4, []
     label_size = u * p.rng.uniform(1.3, 1.8)
+    label_font = font(face, int(label_size))
     pitch = u * p.rng.uniform(5, 7) if not boxed else size * p.rng.uniform(2.8, 3.4) + label_size * 1.2
     for _ in range(int(p.rng.integers(3, 9))):
         if y + pitch > p.h * 0.8:
@@ -109,7 +110,6 @@ def field_rows(p: Printer, y: float, m: float, size: float, face: str) -> tuple[
         weights = np.array([0.5 if label in SHORT else p.rng.uniform(1, 2.5) for label in labels])
         edges = m + np.concatenate([[0], np.cumsum(weights / weights.sum())]) * (p.w - 2 * m)
         for label, a, b in zip(labels, edges[:-1], edges[1:]):
-            f = font(face, int(label_size))
             if boxed:  # a cell: the label small in its corner, the entry below it
                 p.box(a, y - pitch + size * 0.9, b, y + size * 0.9, grey=int(p.rng.integers(20, 110)))
                 p.text((a + u * 0.6, y - pitch + size * 0.9 + u * 0.4), label.upper(), label_size * 0.8, face)
@@ -117,7 +117,7 @@ def field_rows(p: Printer, y: float, m: float, size: float, face: str) -> tuple[
             else:
                 text = label + (":" if p.rng.random() < 0.6 else "")
                 p.text((a, y - label_size * 1.1), text, label_size, face)
-                x = a + p.draw.textlength(text, font=f) + u
+                x = a + p.draw.textlength(text, font=label_font) + u
                 p.rule(y + size * 0.8, x, b - u * 1.5, grey=int(p.rng.integers(0, 120)))
                 x += u
             if b - u * 2 - x > size * 1.5 and p.rng.random() < 0.8:

@@ -84,9 +84,8 @@ class Verifier:
     def second_look(self, gray: np.ndarray, boxes: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The detector's boxes (xyxy pixels of the grey image) and scores after the second look: with `snap`, their
         edges put on their lines' ink (edges.snap_to_ink), and rescored by what the verifier sees in the snapped
-        boxes. A detected box that cuts off a signature's loops or a short last word is judged on all of its ink:
-        on the real dev set that finds more lines (37 -> 41 of 151) and keeps less print (0.37 -> 0.27 boxes off
-        the handwriting per page) than judging the boxes as detected."""
+        boxes, as its training crops are the extent of a line's ink: a detected box that cuts off a signature's
+        loops or a short last word is judged on all of its ink (README: the verifier judges the box on its ink)."""
         snapped = snap_to_ink(gray, boxes) if self.snap else np.asarray(boxes)
         return snapped, self.rescore(gray, boxes, scores, looked_at=snapped)
 
