@@ -58,7 +58,7 @@ def detect(model, bgr, settings: dict) -> list[dict]:
     xyxy, scores = result.boxes.xyxy.cpu().numpy(), result.boxes.conf.cpu().numpy()
     if verifier and len(xyxy):
         gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
-        xyxy, scores = verifier.second_look(gray, xyxy, scores)
+        xyxy, scores, _ = verifier.second_look(gray, xyxy, scores)
         xyxy, scores = xyxy[scores >= settings["conf"]], scores[scores >= settings["conf"]]
     keep = np.ones(len(xyxy), bool) if settings["keep_duplicates"] else ~duplicate_parts(xyxy, scores)
     found = sorted(zip(xyxy[keep].tolist(), scores[keep].tolist()), key=lambda b: (b[0][1], b[0][0]))

@@ -100,7 +100,7 @@ def predictions(model_path: Path, images: list[Path], labels: list[tuple], imgsz
         boxes, scores = result.boxes.xyxy.cpu().numpy(), result.boxes.conf.cpu().numpy()
         if verifier is not None and len(boxes):
             gray = cv2.cvtColor(result.orig_img, cv2.COLOR_BGR2GRAY)
-            boxes, scores = verifier.second_look(gray, boxes, scores)
+            boxes, scores, _ = verifier.second_look(gray, boxes, scores)
             boxes, scores = boxes[scores >= conf], scores[scores >= conf]
         keep = ~duplicate_parts(boxes, scores)
         scale = np.array([w, h, w, h], float)

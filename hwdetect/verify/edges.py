@@ -35,7 +35,7 @@ def snap_to_ink(gray: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     return out.astype(boxes.dtype if boxes.dtype.kind == "f" else np.float64).reshape(boxes.shape)
 
 
-def _ink(region: np.ndarray, h: float) -> np.ndarray | None:
+def ink_without_rules(region: np.ndarray, h: float) -> np.ndarray | None:
     """Ink pixels of a region (255) without rules and borders; None when ink and paper barely differ."""
     _, ink = cv2.threshold(region, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
     fg, bg = region[ink > 0], region[ink == 0]
@@ -56,7 +56,7 @@ def _snap_one(gray: np.ndarray, x0: float, y0: float, x1: float, y1: float) -> t
     right, bottom = int(min(cols, np.ceil(x1 + REACH_X * h))), int(min(rows, np.ceil(y1 + REACH_Y * h)))
     if right - left < 2 or bottom - top < 2:
         return None
-    ink = _ink(gray[top:bottom, left:right], h)
+    ink = ink_without_rules(gray[top:bottom, left:right], h)
     if ink is None:
         return None
     _, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)

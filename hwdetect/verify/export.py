@@ -13,11 +13,12 @@ from hwdetect.files.atomic import write_atomic
 from hwdetect.paths import shown
 from hwdetect.verify.crops import CROP_HEIGHT, CROP_WIDTH
 from hwdetect.verify.net import ALONE, FORMAT, LINE_SCORE, RAISE, SURE, VerifierNet
+from hwdetect.verify.pieces import GAP, PRINT
 
 MAX_LOGIT_DIFF = 1e-3  # largest |ONNX - PyTorch| logit difference allowed on the check crops
 
 
-def export_onnx(net: VerifierNet, out: Path, threshold: float, snap: bool, opset: int,
+def export_onnx(net: VerifierNet, out: Path, threshold: float, snap: bool, split: bool, opset: int,
                 check: torch.Tensor) -> float:
     """Write `net` to `out` as ONNX once its logits on the `check` crops match PyTorch's; the largest difference."""
     import onnx
@@ -34,6 +35,8 @@ def export_onnx(net: VerifierNet, out: Path, threshold: float, snap: bool, opset
                        "raise": f"sigmoid(logits) >= {SURE} and less than {ALONE} of the box under a box scored "
                                 f"higher and >= {LINE_SCORE}: score ** {RAISE} (hwdetect.verify.net.Verifier.rescore)",
                        "snap": "hwdetect.verify.edges.snap_to_ink" if snap else "none",
+                       "split": f"hwdetect.verify.pieces.drop_print (gaps of {GAP} line heights, print below "
+                                f"{PRINT})" if split else "none",
                        "crops_of": "the snapped boxes" if snap else "the detected boxes"}.items():
         model.metadata_props.add(key=key, value=value)
     data = model.SerializeToString()

@@ -1,6 +1,6 @@
 """The verifier's network and its file: models/detector/verifier.pt holds the weights, the crop size, the
-threshold and whether box edges are snapped to the ink (torch.save of plain tensors and numbers, loaded with
-weights_only=True)."""
+threshold, whether box edges are snapped to the ink and whether boxes are split where they run over print
+(torch.save of plain tensors and numbers, loaded with weights_only=True)."""
 from __future__ import annotations
 
 import functools
@@ -17,6 +17,7 @@ from hwdetect.files.atomic import write_atomic
 from hwdetect.paths import ROOT, shown
 from hwdetect.verify.crops import CROP_HEIGHT, CROP_WIDTH, batch
 from hwdetect.verify.edges import snap_to_ink
+from hwdetect.verify.pieces import drop_print
 
 FORMAT = "hwdetect-verifier/1"
 CHUNK = 256  # crops per forward pass
@@ -45,10 +46,11 @@ class VerifierNet(nn.Module):
 
 class Verifier:
     """A trained verifier: `keep(gray, boxes)` says which detected boxes hold handwriting, `rescore` gives the scores
-    the commands use and `second_look` the boxes and scores (edges snapped to the ink when `snap`)."""
+    the commands use and `second_look` the boxes and scores (edges snapped to the ink when `snap`, boxes over print
+    and handwriting split when `split`)."""
 
-    def __init__(self, net: VerifierNet, threshold: float, snap: bool) -> None:
-        self.net, self.threshold, self.snap = net.eval(), threshold, snap
+    def __init__(self, net: VerifierNet, threshold: float, snap: bool, split: bool = False) -> None:
+        self.net, self.threshold, self.snap, self.split = net.eval(), threshold, snap, split
 
     @torch.no_grad()
     def probabilities(self, gray: np.ndarray, boxes: np.ndarray) -> np.ndarray:
@@ -81,13 +83,22 @@ class Verifier:
         """The detector threshold that finds every box the second look could raise to `conf`."""
         return conf ** (1 / RAISE)
 
-    def second_look(self, gray: np.ndarray, boxes: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The detector's boxes (xyxy pixels of the grey image) and scores after the second look: with `snap`, their
-        edges put on their lines' ink (edges.snap_to_ink), and rescored by what the verifier sees in the snapped
-        boxes, as its training crops are the extent of a line's ink: a detected box that cuts off a signature's
-        loops or a short last word is judged on all of its ink (README: the verifier judges the box on its ink)."""
-        snapped = snap_to_ink(gray, boxes) if self.snap else np.asarray(boxes)
-        return snapped, self.rescore(gray, boxes, scores, looked_at=snapped)
+    def second_look(self, gray: np.ndarray, boxes: np.ndarray,
+                    scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The detector's boxes (xyxy pixels of the grey image) and scores after the second look, and for each box
+        the index of the detected box it comes from: with `snap`, edges put on their lines' ink
+        (edges.snap_to_ink); with `split`, a box that runs over a printed label and the entry written after it cut
+        into its handwriting (pieces.drop_print); then rescored by what the verifier sees in the boxes as they now
+        are, as its training crops are the extent of a line's ink: a detected box that cuts off a signature's loops
+        or a short last word is judged on all of its ink (README: the verifier judges the box on its ink)."""
+        boxes = np.asarray(boxes)
+        snapped = snap_to_ink(gray, boxes) if self.snap else boxes
+        if not self.split:
+            return snapped, self.rescore(gray, boxes, scores, looked_at=snapped), np.arange(len(boxes))
+        cut, source = drop_print(gray, snapped, self.probabilities, self.threshold)
+        whole = np.bincount(source, minlength=len(boxes))[source] == 1  # a box left whole counts as detected
+        detected = np.where(whole[:, None], boxes.astype(np.float64).reshape(-1, 4)[source], cut)
+        return cut, self.rescore(gray, detected, np.asarray(scores)[source], looked_at=cut), source
 
 
 def under_a_line(boxes: np.ndarray, scores: np.ndarray) -> np.ndarray:
@@ -97,10 +108,10 @@ def under_a_line(boxes: np.ndarray, scores: np.ndarray) -> np.ndarray:
     return (over & (share >= ALONE)).any(1)
 
 
-def save(path: Path, net: VerifierNet, threshold: float, snap: bool) -> None:
+def save(path: Path, net: VerifierNet, threshold: float, snap: bool, split: bool) -> None:
     buffer = io.BytesIO()
     torch.save({"format": FORMAT, "crop": [CROP_HEIGHT, CROP_WIDTH], "threshold": threshold, "snap": snap,
-                "state_dict": net.state_dict()}, buffer)
+                "split": split, "state_dict": net.state_dict()}, buffer)
     write_atomic(path, buffer.getvalue())
 
 
@@ -125,7 +136,8 @@ def load(path: Path, flag: str = "--verifier") -> Verifier:
     except (RuntimeError, KeyError, TypeError) as err:
         raise UserError(f"{where}: its weights do not fit the network ({str(err).splitlines()[0][:120]}); "
                         f"{fix}") from None
-    return Verifier(net, float(saved["threshold"]), bool(saved.get("snap", False)))  # files before snapping: off
+    # files from before snapping or splitting: off
+    return Verifier(net, float(saved["threshold"]), bool(saved.get("snap", False)), bool(saved.get("split", False)))
 
 
 

@@ -2,7 +2,7 @@
 
 A page of the generator holds mostly running text; the boxes a detector puts on real print are more often short
 items: an address in capitals, an amount, a date and time, a phone number, a reference code, a name in title case,
-a form label, receipt lines with spaced letters, an entry with its underline or cell border, two short lines in one
+a form label, a blank date field (`__/__/____`, `mm dd yy`), receipt lines with spaced letters, an entry with its underline or cell border, two short lines in one
 box. Each crop is one such item, printed alone with the page's fonts and print styles (typeset, typewriter,
 dot-matrix, bold) at a size from a web copy's to a scan's, then cut out as a detected box is (crops.normalise, with
 the training jitter and worn copies).
@@ -20,12 +20,17 @@ SIZE = (10.0, 48.0)   # text size in pixels
 SPACED = 0.15         # share of items printed with a space between letters (till receipts)
 BOLD = 0.25
 STYLES = ("plain", "typewriter", "dotmatrix"), (0.75, 0.15, 0.1)  # on a page whose fonts allow them
+DATE_TEMPLATES = ("__/__/____", "___/___/___", "  /   /  ", "   /    /    ", "MM/DD/YYYY", "mm/dd/yy", "(MM/DD/YY)",
+                  "mm dd yy", "MM  DD  YYYY", "__ __ ____")  # blank date fields of printed forms
 UNDERLINE, CELL, TWO_LINES = 0.15, 0.15, 0.15  # shares of items with a rule under them, a border, a second line
 
 
 def item(rng: np.random.Generator) -> str:
-    """One short printed item: address, amount, date and time, phone number, code, name or label, or a phrase."""
-    kind = int(rng.integers(7))
+    """One short printed item: address, amount, date and time, phone number, code, name or label, a phrase, or a
+    blank date field."""
+    kind = int(rng.integers(8))
+    if kind == 7:
+        return str(rng.choice(DATE_TEMPLATES))
     if kind == 0:
         return f"{rng.integers(1, 9999)} " + " ".join(w.upper() for w in words_from(rng, int(rng.integers(1, 4))))
     if kind == 1:

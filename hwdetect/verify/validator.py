@@ -33,7 +33,8 @@ def verified_validator(verifier: Verifier):
                 (gain_y, gain_x), (pad_x, pad_y) = batch["ratio_pad"][si]
                 boxes = ops.scale_boxes(batch["img"].shape[2:], pred["bboxes"].clone(), batch["ori_shape"][si],
                                         ratio_pad=batch["ratio_pad"][si])
-                boxes, conf = verifier.second_look(gray, boxes.cpu().numpy(), pred["conf"].cpu().numpy())
+                boxes, conf, source = verifier.second_look(gray, boxes.cpu().numpy(), pred["conf"].cpu().numpy())
+                pred = {k: v[torch.from_numpy(source).to(v.device)] for k, v in pred.items()}  # one box, some pieces
                 letterboxed = boxes * np.array([gain_x, gain_y, gain_x, gain_y]) + np.array([pad_x, pad_y] * 2)
                 pred["bboxes"] = torch.from_numpy(letterboxed).to(pred["bboxes"])  # back to the validator's frame
                 pred["conf"] = torch.from_numpy(conf).to(pred["conf"].device)
