@@ -20,7 +20,6 @@ from hwdetect.verify.printed import printed_crops
 
 PART_OF_PRINT = 0.4  # share of long print boxes cut to a part of the line, as a detector boxes part of one
 PIECE = 0.5  # share of boxes that also give one of their pieces between wide gaps, as the second look cuts them
-PIECE_GAP = 0.5  # ... at gaps of this many line heights
 
 
 def page_crops(seed: int, index: int, spec: PageSpec, width: int,
@@ -40,7 +39,7 @@ def page_crops(seed: int, index: int, spec: PageSpec, width: int,
             if crop is not None:
                 crops.append(crop)
                 labels.append(label)
-            parts = pieces(img, (x0, y0, x1, y1), PIECE_GAP) if rng.random() < PIECE else ()
+            parts = pieces(img, (x0, y0, x1, y1)) if rng.random() < PIECE else ()
             if len(parts) > 1:  # one of the pieces the second look may judge alone (pieces.py)
                 crop = normalise(img, parts[rng.integers(len(parts))], rng)
                 if crop is not None:

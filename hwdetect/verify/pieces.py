@@ -17,14 +17,14 @@ import numpy as np
 
 from hwdetect.verify.edges import ink_without_rules
 
-GAP = 0.3     # line heights of blank columns between two pieces of a box
+GAP = 0.5     # line heights of blank columns between two pieces of a box
 WIDE = 3.0    # boxes narrower than this many line heights are left whole
 NARROW = 1.0  # pieces narrower than this many line heights are never taken for print
 PRINT = 0.05  # a piece with a lower handwriting probability is print
 
 
-def pieces(gray: np.ndarray, box, gap: float = GAP) -> np.ndarray:
-    """The pieces of one box (K x 4, xyxy pixels, each on its ink): runs of ink columns between gaps of `gap` line
+def pieces(gray: np.ndarray, box) -> np.ndarray:
+    """The pieces of one box (K x 4, xyxy pixels, each on its ink): runs of ink columns between gaps of GAP line
     heights; none when the box is narrow or blank, or its ink barely differs from the paper."""
     x0, y0, x1, y1 = (int(round(v)) for v in box)
     x0, y0, x1, y1 = max(0, x0), max(0, y0), min(gray.shape[1], x1), min(gray.shape[0], y1)
@@ -35,7 +35,7 @@ def pieces(gray: np.ndarray, box, gap: float = GAP) -> np.ndarray:
     if ink is None or not ink.any():
         return np.zeros((0, 4))
     cols = np.flatnonzero(ink.any(0))
-    breaks = np.flatnonzero(np.diff(cols) > gap * h)
+    breaks = np.flatnonzero(np.diff(cols) > GAP * h)
     out = []
     for a, b in zip(np.r_[cols[0], cols[breaks + 1]], np.r_[cols[breaks], cols[-1]]):
         rows = np.flatnonzero(ink[:, a:b + 1].any(1))
