@@ -134,7 +134,7 @@ def test_the_verifier_judges_a_box_on_its_snapped_ink(page):
             return np.array([0.9 if np.abs(b - line).max() <= 1.0 else 0.05 for b in boxes], np.float32)
 
     boxes, scores = late[None], np.array([0.5], np.float32)
-    snapped, got = WholeLine(fixed_net(0.0), 0.3, snap=True).second_look(page, boxes, scores)
+    snapped, got, _ = WholeLine(fixed_net(0.0), 0.3, snap=True).second_look(page, boxes, scores)
     assert np.abs(snapped[0] - line).max() <= 1.0 and got == pytest.approx([0.5]), "judged on the whole line"
-    _, as_detected = WholeLine(fixed_net(0.0), 0.3, snap=False).second_look(page, boxes, scores)
+    _, as_detected, _ = WholeLine(fixed_net(0.0), 0.3, snap=False).second_look(page, boxes, scores)
     assert as_detected == pytest.approx([0.025]), "without snapping, the cut box is judged as it is"

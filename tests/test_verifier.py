@@ -125,6 +125,7 @@ def check_onnx_keeps_what_pytorch_keeps(folder) -> None:
     assert meta["crop"] == f"{CROP_HEIGHT}x{CROP_WIDTH}" and float(meta["threshold"]) == verifier.threshold
     assert verifier.snap and meta["snap"] == "hwdetect.verify.edges.snap_to_ink", "params.yaml snaps edges"
     assert meta["crops_of"] == "the snapped boxes", "the verifier judges a box on its ink"
+    assert verifier.split and meta["split"].startswith("hwdetect.verify.pieces.drop_print"), "params.yaml cuts"
     assert meta["raise"].startswith(f"sigmoid(logits) >= {SURE} ") and f"score ** {RAISE}" in meta["raise"]
     assert (kept_onnx == verifier.keep(img, boxes)).all()
 
@@ -167,7 +168,7 @@ def fixed_verifier(path, keep: bool, snap: bool = False) -> None:
     """A verifier that keeps every box, with its score (p = 0.9: over the threshold, under SURE), or none (p ~ 0)."""
     from hwdetect.verify.net import save
 
-    save(path, fixed_net(np.log(0.9 / 0.1) if keep else -50.0), 0.5, snap)
+    save(path, fixed_net(np.log(0.9 / 0.1) if keep else -50.0), 0.5, snap, split=False)
 
 
 @pytest.mark.slow
