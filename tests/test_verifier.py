@@ -89,7 +89,8 @@ def test_a_broken_verifier_file_is_a_one_line_error_naming_it(tmp_path):
 @pytest.mark.slow
 def test_the_stage_trains_a_verifier_that_tells_handwriting_from_print(project):
     write_params(project, {"synthetic": {"width": 320, "height": 360},
-                           "verifier": {"pages": 100, "val_pages": 30, "widths": [320, 480], "epochs": 4}})
+                           "verifier": {"pages": 100, "val_pages": 30, "widths": [320, 480], "epochs": 4,
+                                        "printed_items": 6}})
     stage(project, "preflight")
     stage(project, "verifier")
     metrics = json.loads((project / "metrics" / "verifier.json").read_text())
