@@ -74,7 +74,10 @@ class Verifier:
         (0.0625 becomes 0.25: a signature or an initial the detector barely saw), unless it lies under a line the
         detector found (it would be a part of that line, or two lines' worth). The verifier looks at `looked_at`
         (the same boxes moved, e.g. onto their ink; default: `boxes` themselves)."""
-        p = self.probabilities(gray, boxes if looked_at is None else looked_at)
+        return self.judged(self.probabilities(gray, boxes if looked_at is None else looked_at), boxes, scores)
+
+    def judged(self, p: np.ndarray, boxes: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        """`rescore` given the handwriting probabilities `p` the verifier gave the boxes."""
         sure = (p >= SURE) & ~under_a_line(np.asarray(boxes, np.float64).reshape(-1, 4), scores)
         return np.where(sure, scores ** RAISE, np.where(p >= self.threshold, scores, scores * p)).astype(np.float32)
 
@@ -93,12 +96,16 @@ class Verifier:
         or a short last word is judged on all of its ink (README: the verifier judges the box on its ink)."""
         boxes = np.asarray(boxes)
         snapped = snap_to_ink(gray, boxes) if self.snap else boxes
+        p = self.probabilities(gray, snapped)
         if not self.split:
-            return snapped, self.rescore(gray, boxes, scores, looked_at=snapped), np.arange(len(boxes))
-        cut, source = drop_print(gray, snapped, self.probabilities, self.threshold)
-        whole = np.bincount(source, minlength=len(boxes))[source] == 1  # a box left whole counts as detected
-        detected = np.where(whole[:, None], boxes.astype(np.float64).reshape(-1, 4)[source], cut)
-        return cut, self.rescore(gray, detected, np.asarray(scores)[source], looked_at=cut), source
+            return snapped, self.judged(p, boxes, scores), np.arange(len(boxes))
+        out, source, cut = drop_print(gray, snapped, p >= self.threshold, self.probabilities)
+        p = p[source]
+        if cut.any():  # only the cuts are new to the verifier
+            p[cut] = self.probabilities(gray, out[cut])
+        one = np.bincount(source, minlength=len(boxes))[source] == 1  # one box out: under_a_line sees it as detected
+        detected = np.where(one[:, None], boxes.astype(np.float64).reshape(-1, 4)[source], out)
+        return out, self.judged(p, detected, np.asarray(scores)[source]), source
 
 
 def under_a_line(boxes: np.ndarray, scores: np.ndarray) -> np.ndarray:

@@ -43,13 +43,12 @@ def pieces(gray: np.ndarray, box) -> np.ndarray:
     return np.array(out, np.float64)
 
 
-def drop_print(gray: np.ndarray, boxes: np.ndarray, probabilities: Callable, keep_at: float) -> tuple:
-    """The boxes (N x 4 xyxy) with each box that the verifier keeps (`probabilities(gray, boxes)` >= `keep_at`) and
-    that runs over print and handwriting replaced by its runs of handwriting; and for each box out, the index of the
-    box it comes from."""
+def drop_print(gray: np.ndarray, boxes: np.ndarray, kept: np.ndarray, probabilities: Callable) -> tuple:
+    """The boxes (N x 4 xyxy) with each box that the verifier keeps (`kept`) and that runs over print and handwriting
+    replaced by its runs of handwriting (`probabilities(gray, pieces)`: the verifier's handwriting probability of
+    each piece); and for each box out, the index of the box it comes from and whether it is a cut."""
     boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
-    kept = probabilities(gray, boxes) >= keep_at if len(boxes) else np.zeros(0, bool)
-    out, source = [], []
+    out, source, cut = [], [], []
     for i, box in enumerate(boxes):
         parts = pieces(gray, box) if kept[i] else np.zeros((0, 4))
         printed = np.zeros(len(parts), bool)
@@ -58,10 +57,12 @@ def drop_print(gray: np.ndarray, boxes: np.ndarray, probabilities: Callable, kee
         if printed.all() or not printed.any():
             out.append(box[None])
             source.append(i)
+            cut.append(False)
             continue
         run = np.cumsum(printed)  # the pieces between the same two print pieces share a number
         for r in np.unique(run[~printed]):
             part = parts[(run == r) & ~printed]
             out.append([[part[:, 0].min(), part[:, 1].min(), part[:, 2].max(), part[:, 3].max()]])
             source.append(i)
-    return (np.concatenate(out) if out else boxes), np.array(source, np.intp)
+            cut.append(True)
+    return (np.concatenate(out) if out else boxes), np.array(source, np.intp), np.array(cut, bool)
