@@ -7,12 +7,14 @@ it at blank column gaps of at least GAP line heights, and ask the verifier about
 surely print (handwriting probability below PRINT) and the others are not, the box becomes one box per run of
 pieces between the print, each on its ink; a box whose pieces are all one kind is left whole, so a handwritten line
 with wide word gaps stays one line. A piece narrower than NARROW line heights (a dot, a comma, one stroke) is never
-taken for print: alone it says too little.
+taken for print: alone it says too little. A box that runs across a table's column rule (a straight vertical
+line through the whole box, from above it to below it) is cut there whatever the verifier says: one box per cell.
 """
 from __future__ import annotations
 
 from typing import Callable
 
+import cv2
 import numpy as np
 
 from hwdetect.verify.edges import ink_without_rules
@@ -21,11 +23,15 @@ GAP = 0.5     # line heights of blank columns between two pieces of a box
 WIDE = 3.0    # boxes narrower than this many line heights are left whole
 NARROW = 1.0  # pieces narrower than this many line heights are never taken for print
 PRINT = 0.05  # a piece with a lower handwriting probability is print
+RULE_REACH = 0.5  # line heights above and below the box a column rule runs, at least
+RULE_INKED = 0.85  # share of that height a column rule inks (scanned rules fade in places)
+RULE_WIDTH = 0.15  # line heights a column rule is wide, at most
 
 
-def pieces(gray: np.ndarray, box) -> np.ndarray:
+def pieces(gray: np.ndarray, box, rules=()) -> np.ndarray:
     """The pieces of one box (K x 4, xyxy pixels, each on its ink): runs of ink columns between gaps of GAP line
-    heights; none when the box is narrow or blank, or its ink barely differs from the paper."""
+    heights, or on either side of a column rule at an x of `rules`; none when the box is narrow or blank, or its ink
+    barely differs from the paper."""
     x0, y0, x1, y1 = (int(round(v)) for v in box)
     x0, y0, x1, y1 = max(0, x0), max(0, y0), min(gray.shape[1], x1), min(gray.shape[0], y1)
     h = y1 - y0
@@ -35,7 +41,8 @@ def pieces(gray: np.ndarray, box) -> np.ndarray:
     if ink is None or not ink.any():
         return np.zeros((0, 4))
     cols = np.flatnonzero(ink.any(0))
-    breaks = np.flatnonzero(np.diff(cols) > GAP * h)
+    side = np.searchsorted(np.asarray(rules, np.float64) - x0, cols)  # how many rules lie left of each column
+    breaks = np.flatnonzero((np.diff(cols) > GAP * h) | (np.diff(side) > 0))
     out = []
     for a, b in zip(np.r_[cols[0], cols[breaks + 1]], np.r_[cols[breaks], cols[-1]]):
         rows = np.flatnonzero(ink[:, a:b + 1].any(1))
@@ -43,23 +50,43 @@ def pieces(gray: np.ndarray, box) -> np.ndarray:
     return np.array(out, np.float64)
 
 
+def column_rules(gray: np.ndarray, box) -> np.ndarray:
+    """x of the column rules that run through the box: thin runs of columns inked over RULE_INKED of the box's
+    height and RULE_REACH more above and below it (a letter's stroke is never that long)."""
+    x0, y0, x1, y1 = (int(round(v)) for v in box)
+    h = y1 - y0
+    top, bottom = max(0, y0 - round(RULE_REACH * h)), min(gray.shape[0], y1 + round(RULE_REACH * h))
+    x0, x1 = max(0, x0), min(gray.shape[1], x1)
+    if bottom - top < 3 or x1 - x0 < 3:
+        return np.zeros(0)
+    _, ink = cv2.threshold(gray[top:bottom, x0:x1], 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    ink = cv2.dilate(ink, np.ones((1, 3), np.uint8))  # a rule a pixel askew
+    ruled = np.flatnonzero((ink > 0).mean(0) >= RULE_INKED)
+    runs = np.split(ruled, np.flatnonzero(np.diff(ruled) > 1) + 1) if len(ruled) else []
+    thin = [run for run in runs if len(run) <= RULE_WIDTH * h + 2]  # not a scanner's streak or a dark margin
+    return np.concatenate(thin) + x0 + 0.5 if thin else np.zeros(0)
+
+
 def drop_print(gray: np.ndarray, boxes: np.ndarray, kept: np.ndarray, probabilities: Callable) -> tuple:
     """The boxes (N x 4 xyxy) with each box that the verifier keeps (`kept`) and that runs over print and handwriting
     replaced by its runs of handwriting (`probabilities(gray, pieces)`: the verifier's handwriting probability of
-    each piece); and for each box out, the index of the box it comes from and whether it is a cut."""
+    each piece), and each such box that runs across a column rule cut there; and for each box out, the index of the
+    box it comes from and whether it is a cut."""
     boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
     out, source, cut = [], [], []
     for i, box in enumerate(boxes):
-        parts = pieces(gray, box) if kept[i] else np.zeros((0, 4))
+        rules = column_rules(gray, box) if kept[i] else np.zeros(0)
+        parts = pieces(gray, box, rules) if kept[i] else np.zeros((0, 4))
         printed = np.zeros(len(parts), bool)
+        ruled = np.r_[False, [((rules > a) & (rules < b)).any() for a, b in zip(parts[:-1, 2], parts[1:, 0])]]
         if len(parts) > 1:
             printed = (probabilities(gray, parts) < PRINT) & (parts[:, 2] - parts[:, 0] >= NARROW * (box[3] - box[1]))
-        if printed.all() or not printed.any():
+        if printed.all() or not (printed.any() or ruled.any()):
             out.append(box[None])
             source.append(i)
             cut.append(False)
             continue
-        run = np.cumsum(printed)  # the pieces between the same two print pieces share a number
+        run = np.cumsum(printed | ruled)  # the pieces between the same two print pieces or rules share a number
         for r in np.unique(run[~printed]):
             part = parts[(run == r) & ~printed]
             out.append([[part[:, 0].min(), part[:, 1].min(), part[:, 2].max(), part[:, 3].max()]])
