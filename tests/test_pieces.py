@@ -79,19 +79,24 @@ def test_a_handwritten_line_with_wide_gaps_stays_whole_and_a_dot_is_never_print(
     assert np.array_equal(boxes, union(line, dot)[None]), "a dot alone says too little to cut a line at"
 
 
-def test_entries_of_two_table_cells_come_apart_at_the_column_rule_but_not_at_a_scanner_streak(page):
+def test_entries_of_two_table_cells_come_apart_at_the_column_rule_but_not_at_a_streak_or_a_fold(page):
     left = write(page, "AnyCompany", 60, 150)
     right = write(page, "head baker", int(left[2]) + 12, 150)
     row = union(left, right)
     h = row[3] - row[1]
     assert right[0] - left[2] < GAP * h, "too close to cut at the gap alone"
-    rule_x = int(left[2] + 5)
-    page[int(row[1] - h):int(row[3] + h), rule_x:rule_x + 2] = 90  # the column rule, a little paler than the ink
+    rule_x, top = int(left[2] + 5), int(row[1] - 0.5 * h)
+    page[top:int(row[3] + h), rule_x:rule_x + 2] = 90  # the column rule, a little paler than the ink
+    page[top:top + 2, 40:int(right[2] + 20)] = 90  # the table's row rule above the entries
     boxes, scores, source = knowing([]).second_look(page, row[None], np.array([0.5], np.float32))
     assert len(boxes) == 2 and source.tolist() == [0, 0], boxes
     assert np.abs(boxes[0] - left).max() <= 1.0 and np.abs(boxes[1] - right).max() <= 1.0, boxes
     assert scores == pytest.approx([0.5, 0.5])
+    page[top:top + 2] = PAPER
+    boxes, _, _ = knowing([]).second_look(page, row[None], np.array([0.5], np.float32))
+    assert np.array_equal(boxes, row[None]), "a line down the page that meets no row rule is a fold, not a table"
     page[:, rule_x:rule_x + 2] = PAPER
+    page[top:top + 2, 40:int(right[2] + 20)] = 90
     page[:, rule_x - 8:rule_x + 8] = np.minimum(page[:, rule_x - 8:rule_x + 8], 90)  # a dark streak down the page
     boxes, _, _ = knowing([]).second_look(page, row[None], np.array([0.5], np.float32))
     assert np.array_equal(boxes, row[None]), "a dark streak wider than a rule is no rule"

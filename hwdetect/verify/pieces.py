@@ -8,7 +8,8 @@ surely print (handwriting probability below PRINT) and the others are not, the b
 pieces between the print, each on its ink; a box whose pieces are all one kind is left whole, so a handwritten line
 with wide word gaps stays one line. A piece narrower than NARROW line heights (a dot, a comma, one stroke) is never
 taken for print: alone it says too little. A box that runs across a table's column rule (a straight vertical
-line through the whole box, from above it to below it) is cut there whatever the verifier says: one box per cell.
+line through the whole box, from above it to below it, that a row rule of its table meets near the box) is cut
+there whatever the verifier says: one box per cell.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from hwdetect.verify.edges import ink_without_rules
+from hwdetect.verify.edges import RULE_X, ink_without_rules
 
 GAP = 0.5     # line heights of blank columns between two pieces of a box
 WIDE = 3.0    # boxes narrower than this many line heights are left whole
@@ -26,6 +27,7 @@ PRINT = 0.05  # a piece with a lower handwriting probability is print
 RULE_REACH = 0.5  # line heights above and below the box a column rule runs, at least
 RULE_INKED = 0.85  # share of that height a column rule inks (scanned rules fade in places)
 RULE_WIDTH = 0.15  # line heights a column rule is wide, at most
+ROW_RULE = 1.5  # line heights above or below the box within which a column rule meets a row rule of its table
 
 
 def pieces(gray: np.ndarray, box, rules=()) -> np.ndarray:
@@ -52,7 +54,8 @@ def pieces(gray: np.ndarray, box, rules=()) -> np.ndarray:
 
 def column_rules(gray: np.ndarray, box) -> np.ndarray:
     """x of the column rules that run through the box: thin runs of columns inked over RULE_INKED of the box's
-    height and RULE_REACH more above and below it (a letter's stroke is never that long)."""
+    height and RULE_REACH more above and below it (a letter's stroke is never that long), met by a row rule of the
+    same table within ROW_RULE line heights above or below the box (a scanner's streak or a fold meets none)."""
     x0, y0, x1, y1 = (int(round(v)) for v in box)
     h = y1 - y0
     top, bottom = max(0, y0 - round(RULE_REACH * h)), min(gray.shape[0], y1 + round(RULE_REACH * h))
@@ -63,8 +66,20 @@ def column_rules(gray: np.ndarray, box) -> np.ndarray:
     ink = cv2.dilate(ink, np.ones((1, 3), np.uint8))  # a rule a pixel askew
     ruled = np.flatnonzero((ink > 0).mean(0) >= RULE_INKED)
     runs = np.split(ruled, np.flatnonzero(np.diff(ruled) > 1) + 1) if len(ruled) else []
-    thin = [run for run in runs if len(run) <= RULE_WIDTH * h + 2]  # not a scanner's streak or a dark margin
-    return np.concatenate(thin) + x0 + 0.5 if thin else np.zeros(0)
+    rules = [run + x0 for run in runs if len(run) <= RULE_WIDTH * h + 2 and _meets_a_row_rule(gray, run + x0, y0, y1)]
+    return np.concatenate(rules) + 0.5 if rules else np.zeros(0)
+
+
+def _meets_a_row_rule(gray: np.ndarray, columns: np.ndarray, y0: int, y1: int) -> bool:
+    """Whether a horizontal rule at least RULE_X line heights long touches these columns near the box's rows."""
+    h = y1 - y0
+    reach, long = round(ROW_RULE * h), max(3, int(RULE_X * h))
+    top, bottom = max(0, y0 - reach), min(gray.shape[0], y1 + reach)
+    left, right = max(0, int(columns[0]) - long), min(gray.shape[1], int(columns[-1]) + long + 1)
+    _, ink = cv2.threshold(gray[top:bottom, left:right], 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    across = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (long, 1)))
+    near = slice(max(0, int(columns[0]) - left - 3), int(columns[-1]) - left + 4)
+    return bool(across[:, near].any())
 
 
 def drop_print(gray: np.ndarray, boxes: np.ndarray, kept: np.ndarray, probabilities: Callable) -> tuple:
