@@ -90,8 +90,10 @@ def drop_print(gray: np.ndarray, boxes: np.ndarray, kept: np.ndarray, probabilit
     boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
     out, source, cut = [], [], []
     for i, box in enumerate(boxes):
-        rules = column_rules(gray, box) if kept[i] else np.zeros(0)
-        parts = pieces(gray, box, rules) if kept[i] else np.zeros((0, 4))
+        parts, rules = pieces(gray, box) if kept[i] else np.zeros((0, 4)), np.zeros(0)
+        if len(parts):  # a box too narrow or faint to cut has no rules to look for either
+            rules = column_rules(gray, box)
+            parts = pieces(gray, box, rules) if len(rules) else parts
         printed = np.zeros(len(parts), bool)
         ruled = np.r_[False, [((rules > a) & (rules < b)).any() for a, b in zip(parts[:-1, 2], parts[1:, 0])]]
         if len(parts) > 1:
