@@ -14,8 +14,9 @@ from hwdetect.paths import shown
 FORMATS = {".pt": "pt", ".onnx": "onnx"}
 
 
-def model_imgsz(model, path: Path, fmt: str, asked: int | None) -> int | list[int]:
-    """The requested size, else the model's training (.pt) or export (.onnx) size."""
+def model_imgsz(model, path: Path, fmt: str, asked: int | None, zoom: int = 1) -> int | list[int]:
+    """The requested size, else the model's training (.pt) or export (.onnx) size. zoom: the verifier's close look
+    shows the page at that many times the size too, which an ONNX model exported with a fixed input cannot take."""
     if fmt == "pt":
         size = (getattr(model, "ckpt", None) or {}).get("train_args", {}).get("imgsz")
     else:
@@ -28,6 +29,10 @@ def model_imgsz(model, path: Path, fmt: str, asked: int | None) -> int | list[in
         if asked and all(dims) and dims != [asked, asked]:
             raise UserError(f"{shown(path)}: exported with a fixed {dims[0]}x{dims[1]} input, so --imgsz {asked} "
                             f"cannot work; leave --imgsz out, or export the model again at that size")
+        if zoom > 1 and all(dims):
+            raise UserError(f"{shown(path)}: exported with a fixed {dims[0]}x{dims[1]} input, so the verifier's close "
+                            f"look ({zoom}x that size) cannot run; export it again (`dvc repro export` exports "
+                            f"with a dynamic input), or pass --no-verifier")
     if asked:
         return asked
     if size is None:
@@ -43,26 +48,37 @@ def load_model(path: Path, flag: str = "--model"):
 def detect(model, bgr, settings: dict) -> list[dict]:
     """Boxes of one BGR image in reading order: {"xyxy": pixels, "score"}, duplicates dropped unless kept; with
     settings["verifier"], given that verifier's second look (Verifier.second_look: rescored, edges on the ink) and
-    kept at settings["conf"]."""
+    its close look (close.py), kept at settings["conf"]."""
     import cv2
     import numpy as np
+
+    from hwdetect.verify.close import page_boxes
 
     verifier = None
     if settings.get("verifier"):
         from hwdetect.verify.net import loaded
 
         verifier = loaded(settings["verifier"])
-    conf = verifier.detector_conf(settings["conf"]) if verifier else settings["conf"]
-    result = model.predict(bgr, imgsz=settings["imgsz"], conf=conf, iou=settings["iou"], device=settings["device"],
-                           rect=False, verbose=False)[0]
-    xyxy, scores = result.boxes.xyxy.cpu().numpy(), result.boxes.conf.cpu().numpy()
-    if verifier and len(xyxy):
-        gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
-        xyxy, scores, _ = verifier.second_look(gray, xyxy, scores)
-        xyxy, scores = xyxy[scores >= settings["conf"]], scores[scores >= settings["conf"]]
+
+    def detect_at(size: int, conf: float) -> tuple[np.ndarray, np.ndarray]:
+        result = model.predict(bgr, imgsz=size, conf=conf, iou=settings["iou"], device=settings["device"],
+                               rect=False, verbose=False)[0]
+        return result.boxes.xyxy.cpu().numpy(), result.boxes.conf.cpu().numpy()
+
+    gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+    xyxy, scores = page_boxes(detect_at, gray, settings["imgsz"], settings["conf"], verifier)
     keep = np.ones(len(xyxy), bool) if settings["keep_duplicates"] else ~duplicate_parts(xyxy, scores)
     found = sorted(zip(xyxy[keep].tolist(), scores[keep].tolist()), key=lambda b: (b[0][1], b[0][0]))
     return [{"xyxy": [round(v, 2) for v in xyxy], "score": round(score, 4)} for xyxy, score in found]
+
+
+def close_zoom(verifier: str | None) -> int:
+    """How many times larger the close look of the verifier a command's settings name shows the page (1: none)."""
+    if verifier is None:
+        return 1
+    from hwdetect.verify.net import loaded
+
+    return loaded(verifier).close["zoom"]
 
 
 def checked_by(verifier: Path | None) -> str | None:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from hwdetect.cli import ArgumentParser, UserError, cli, log
 from hwdetect.config.checks import image_size
-from hwdetect.detection import FORMATS, checked_by, detect, load_model, model_imgsz
+from hwdetect.detection import FORMATS, checked_by, close_zoom, detect, load_model, model_imgsz
 from hwdetect.evaluation.detector import check_file
 from hwdetect.files.atomic import atomic_dir, command_name, ready_output
 from hwdetect.files.tables import write_table
@@ -159,9 +159,10 @@ def predict(model_path: Path, source: Path, out_dir: Path, imgsz: int | None = N
     runtime.setup()
     runtime.check_device(device, "--device", "pass --device cpu, or leave it out")
     model, fmt = load_model(model_path), FORMATS[model_path.suffix.lower()]
-    settings = {"model": shown(model_path), "model_format": fmt, "imgsz": model_imgsz(model, model_path, fmt, imgsz),
-                "conf": conf, "iou": iou, "device": device, "keep_duplicates": keep_duplicates, "pdf_dpi": pdf_dpi,
-                "verifier": checked_by(verifier)}
+    checker = checked_by(verifier)
+    settings = {"model": shown(model_path), "model_format": fmt, "conf": conf, "iou": iou, "device": device,
+                "imgsz": model_imgsz(model, model_path, fmt, imgsz, close_zoom(checker)),
+                "keep_duplicates": keep_duplicates, "pdf_dpi": pdf_dpi, "verifier": checker}
     rows = []
     with atomic_dir(out_dir, inputs=[source]) as out, tqdm(total=len(files), desc="predict", unit="page") as bar:
         for path in files:

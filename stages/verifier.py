@@ -1,6 +1,6 @@
 """Stage `verifier`: train the verifier, a small CNN that looks again at each detected box at page resolution and
-ranks down the boxes it takes for print, and record whether box edges are then snapped to the ink and boxes split
-where they run over print (hwdetect/verify).
+ranks down the boxes it takes for print, and record whether box edges are then snapped to the ink, whether boxes are
+split where they run over print and how the close look is taken (hwdetect/verify).
 
 Output: models/detector/verifier.pt (used by evaluate, predict and pre-annotation beside best.pt), its ONNX export
 models/detector/verifier.onnx (checked against PyTorch on the held-out crops) and metrics/verifier.json (accuracy on
@@ -29,9 +29,9 @@ def main() -> None:
 
     v = p["verifier"]
     net, metrics, held_out = fit(p["seed"], page_spec(p["synthetic"]), v, p["synthetic"]["workers"])
-    diff = export_onnx(net, paths.VERIFIER_ONNX, v["threshold"], v["snap"], v["split"], p["export"]["opset"],
-                       held_out)
-    save(paths.VERIFIER, net, v["threshold"], v["snap"], v["split"])
+    diff = export_onnx(net, paths.VERIFIER_ONNX, v["threshold"], v["snap"], v["split"], v["close_look"],
+                       p["export"]["opset"], held_out)
+    save(paths.VERIFIER, net, v["threshold"], v["snap"], v["split"], v["close_look"])
     # The ONNX difference is logged, not kept: its last bits vary with thread scheduling, the metrics must not.
     write_json(paths.metrics_file("verifier"), {k: round(x, 4) if isinstance(x, float) else x
                                                 for k, x in metrics.items()})

@@ -128,6 +128,8 @@ def check_onnx_keeps_what_pytorch_keeps(folder) -> None:
     assert meta["crops_of"] == "the snapped boxes", "the verifier judges a box on its ink"
     assert verifier.split and meta["split"].startswith("hwdetect.verify.pieces.drop_print"), "params.yaml cuts"
     assert meta["raise"].startswith(f"sigmoid(logits) >= {SURE} ") and f"score ** {RAISE}" in meta["raise"]
+    assert verifier.close["zoom"] == 2 and meta["close_look"].startswith("hwdetect.verify.close.close_boxes (the "
+                                                                         "page at 2x"), "params.yaml looks closer"
     assert (kept_onnx == verifier.keep(img, boxes)).all()
 
 

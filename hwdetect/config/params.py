@@ -55,7 +55,9 @@ SCHEMA: dict[str, Any] = {
                  "printed_items": type_(int, low=0, high=1000),
                  "widths": page_widths, "epochs": type_(int, low=1, high=1000), "batch": type_(int, low=1, high=65536),
                  "lr": number_in(0, 1, open_low=True), "threshold": number_in(0, 1, open_high=True),
-                 "snap": type_(bool), "split": type_(bool)},
+                 "snap": type_(bool), "split": type_(bool),
+                 "close_look": {"zoom": type_(int, low=1, high=8), "max_height": type_(int, float, low=0, high=4096),
+                                "margin": number_in(0, 1)}},
     "export": {"opset": opset, "max_map_drop": UNIT, "max_output_diff": UNIT},
 }
 

@@ -23,6 +23,7 @@ from hwdetect.files.walk import display
 from hwdetect.files.yolo_labels import CLASS_NAMES, HANDWRITING
 from hwdetect.paths import shown
 from hwdetect.training.runfiles import copy_plots
+from hwdetect.verify.close import page_boxes
 from hwdetect.verify.validator import verified_validator
 
 if TYPE_CHECKING:  # torch is imported only after hwdetect.training.runtime.setup()
@@ -36,11 +37,11 @@ def validate(model_path: Path, data: Path, split: str, imgsz: int, batch: int, d
              save_dir: Path, plots: bool = True, rect: bool = True, verifier: Verifier | None = None):
     """Ultralytics val on one split of `data`; returns its DetMetrics. rect=False feeds square letterboxed images,
     as a fixed-size ONNX model needs, so that PyTorch and ONNX can be compared on the same input. verifier: boxes
-    get its second look before they are matched (hwdetect/verify)."""
+    get its second look and close look before they are matched (hwdetect/verify)."""
     from ultralytics import YOLO
 
     return YOLO(str(model_path), task="detect").val(
-        validator=verified_validator(verifier) if verifier else None,
+        validator=verified_validator(verifier, model_path, DETECT_CONF) if verifier else None,
         data=str(data), split=split, imgsz=imgsz, batch=batch, device=device, conf=conf, iou=iou, rect=rect,
         plots=plots, save_dir=str(save_dir), exist_ok=True, verbose=False)
 
@@ -88,20 +89,21 @@ def split_labels(images: list[Path], names: dict[int, str]) -> list[tuple]:
 def predictions(model_path: Path, images: list[Path], labels: list[tuple], imgsz: int, device,
                 conf: float = DETECT_CONF, verifier: Verifier | None = None) -> list[Page]:
     """Every image with the boxes of class 0 that `predict` gives at the threshold `conf` (duplicates of part of a
-    line dropped; with a verifier, its second look: Verifier.second_look) and its labels (split_labels)."""
+    line dropped; with a verifier, its second and close looks: close.page_boxes) and its labels (split_labels)."""
     from ultralytics import YOLO
 
     model, found = YOLO(str(model_path), task="detect"), []
     for image, (truth, printed) in zip(tqdm(images, desc="error breakdown", unit="image", leave=False), labels):
-        result = model.predict(str(image), imgsz=imgsz, device=device, classes=[HANDWRITING],
-                               conf=verifier.detector_conf(conf) if verifier else conf,
-                               verbose=False)[0]
-        h, w = result.orig_shape
-        boxes, scores = result.boxes.xyxy.cpu().numpy(), result.boxes.conf.cpu().numpy()
-        if verifier is not None and len(boxes):
-            gray = cv2.cvtColor(result.orig_img, cv2.COLOR_BGR2GRAY)
-            boxes, scores, _ = verifier.second_look(gray, boxes, scores)
-            boxes, scores = boxes[scores >= conf], scores[scores >= conf]
+        bgr = cv2.imdecode(np.fromfile(image, np.uint8), cv2.IMREAD_COLOR)  # OpenCV never sees a name
+        if bgr is None:  # Ultralytics validation skipped it as corrupt, so no box of it counts either
+            continue
+
+        def detect_at(size: int, at: float) -> tuple[np.ndarray, np.ndarray]:
+            result = model.predict(bgr, imgsz=size, device=device, classes=[HANDWRITING], conf=at, verbose=False)[0]
+            return result.boxes.xyxy.cpu().numpy(), result.boxes.conf.cpu().numpy()
+
+        h, w = bgr.shape[:2]
+        boxes, scores = page_boxes(detect_at, cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), imgsz, conf, verifier)
         keep = ~duplicate_parts(boxes, scores)
         scale = np.array([w, h, w, h], float)
         printed = None if printed is None else printed * scale

@@ -28,7 +28,7 @@ from hwdetect.evaluation.detector import check_file
 from hwdetect.files.atomic import atomic_dir
 from hwdetect.paths import MODEL, shown
 from hwdetect.detection import FORMATS as MODEL_FORMATS
-from hwdetect.detection import checked_by, detect, load_model, model_imgsz
+from hwdetect.detection import checked_by, close_zoom, detect, load_model, model_imgsz
 from hwdetect.files.tables import write_table
 from hwdetect.predict import check_out, input_files
 from hwdetect.preannotate.formats import FORMATS, write_all
@@ -128,8 +128,9 @@ def preannotate(model_path: Path, source: Path, out_dir: Path, formats: list[str
     runtime.setup()
     runtime.check_device(device, "--device", "pass --device cpu, or leave it out")
     model, fmt = load_model(model_path), MODEL_FORMATS[model_path.suffix.lower()]
-    settings = {"imgsz": model_imgsz(model, model_path, fmt, imgsz), "conf": CANDIDATE_CONF, "iou": 0.7,
-                "device": device, "keep_duplicates": False, "verifier": checked_by(verifier)}
+    checker = checked_by(verifier)
+    settings = {"imgsz": model_imgsz(model, model_path, fmt, imgsz, close_zoom(checker)), "conf": CANDIDATE_CONF,
+                "iou": 0.7, "device": device, "keep_duplicates": False, "verifier": checker}
     version = f"{model_path.name}@{hashlib.sha256(model_path.read_bytes()).hexdigest()[:12]}"
     with tempfile.TemporaryDirectory() as staging:
         pages, skipped = read_all(files, source, Path(staging), model, settings, conf, pdf_dpi)

@@ -11,6 +11,7 @@ import torch
 from hwdetect.cli import UserError
 from hwdetect.files.atomic import write_atomic
 from hwdetect.paths import shown
+from hwdetect.verify.close import HELD
 from hwdetect.verify.crops import CROP_HEIGHT, CROP_WIDTH
 from hwdetect.verify.net import ALONE, FORMAT, LINE_SCORE, RAISE, SURE, VerifierNet
 from hwdetect.verify.pieces import GAP, PRINT
@@ -18,7 +19,7 @@ from hwdetect.verify.pieces import GAP, PRINT
 MAX_LOGIT_DIFF = 1e-3  # largest |ONNX - PyTorch| logit difference allowed on the check crops
 
 
-def export_onnx(net: VerifierNet, out: Path, threshold: float, snap: bool, split: bool, opset: int,
+def export_onnx(net: VerifierNet, out: Path, threshold: float, snap: bool, split: bool, close: dict, opset: int,
                 check: torch.Tensor) -> float:
     """Write `net` to `out` as ONNX once its logits on the `check` crops match PyTorch's; the largest difference."""
     import onnx
@@ -37,7 +38,12 @@ def export_onnx(net: VerifierNet, out: Path, threshold: float, snap: bool, split
                        "snap": "hwdetect.verify.edges.snap_to_ink" if snap else "none",
                        "split": f"hwdetect.verify.pieces.drop_print (gaps of {GAP} line heights, print below "
                                 f"{PRINT})" if split else "none",
-                       "crops_of": "the snapped boxes" if snap else "the detected boxes"}.items():
+                       "crops_of": "the snapped boxes" if snap else "the detected boxes",
+                       "close_look": f"hwdetect.verify.close.close_boxes (the page at {close['zoom']}x the "
+                                     f"detector's size, boxes up to {close['max_height']} px tall at its size, "
+                                     f"kept at the threshold + {close['margin']} unless {HELD} inside a whole-page "
+                                     f"box, score - {close['margin']})"
+                       if close["zoom"] > 1 else "none"}.items():
         model.metadata_props.add(key=key, value=value)
     data = model.SerializeToString()
     session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])

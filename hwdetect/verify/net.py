@@ -1,6 +1,6 @@
 """The verifier's network and its file: models/detector/verifier.pt holds the weights, the crop size, the
-threshold, whether box edges are snapped to the ink and whether boxes are split where they run over print
-(torch.save of plain tensors and numbers, loaded with weights_only=True)."""
+threshold, whether box edges are snapped to the ink, whether boxes are split where they run over print and the
+settings of the close look (torch.save of plain tensors and numbers, loaded with weights_only=True)."""
 from __future__ import annotations
 
 import functools
@@ -15,6 +15,7 @@ from hwdetect.cli import UserError
 from hwdetect.evaluation.metrics import areas, intersections
 from hwdetect.files.atomic import write_atomic
 from hwdetect.paths import ROOT, shown
+from hwdetect.verify.close import DEFAULTS as CLOSE_OFF
 from hwdetect.verify.crops import CROP_HEIGHT, CROP_WIDTH, batch
 from hwdetect.verify.edges import snap_to_ink
 from hwdetect.verify.pieces import drop_print
@@ -47,10 +48,12 @@ class VerifierNet(nn.Module):
 class Verifier:
     """A trained verifier: `keep(gray, boxes)` says which detected boxes hold handwriting, `rescore` gives the scores
     the commands use and `second_look` the boxes and scores (edges snapped to the ink when `snap`, boxes over print
-    and handwriting split when `split`)."""
+    and handwriting split when `split`); `close` says how the commands take the close look (close.py)."""
 
-    def __init__(self, net: VerifierNet, threshold: float, snap: bool, split: bool = False) -> None:
+    def __init__(self, net: VerifierNet, threshold: float, snap: bool, split: bool = False,
+                 close: dict | None = None) -> None:
         self.net, self.threshold, self.snap, self.split = net.eval(), threshold, snap, split
+        self.close = {**CLOSE_OFF, **(close or {})}
 
     @torch.no_grad()
     def probabilities(self, gray: np.ndarray, boxes: np.ndarray) -> np.ndarray:
@@ -115,10 +118,11 @@ def under_a_line(boxes: np.ndarray, scores: np.ndarray) -> np.ndarray:
     return (over & (share >= ALONE)).any(1)
 
 
-def save(path: Path, net: VerifierNet, threshold: float, snap: bool, split: bool) -> None:
+def save(path: Path, net: VerifierNet, threshold: float, snap: bool, split: bool, close: dict | None = None) -> None:
+    close = close or CLOSE_OFF
     buffer = io.BytesIO()
     torch.save({"format": FORMAT, "crop": [CROP_HEIGHT, CROP_WIDTH], "threshold": threshold, "snap": snap,
-                "split": split, "state_dict": net.state_dict()}, buffer)
+                "split": split, "close": {k: close[k] for k in CLOSE_OFF}, "state_dict": net.state_dict()}, buffer)
     write_atomic(path, buffer.getvalue())
 
 
@@ -143,8 +147,12 @@ def load(path: Path, flag: str = "--verifier") -> Verifier:
     except (RuntimeError, KeyError, TypeError) as err:
         raise UserError(f"{where}: its weights do not fit the network ({str(err).splitlines()[0][:120]}); "
                         f"{fix}") from None
-    # files from before snapping or splitting: off
-    return Verifier(net, float(saved["threshold"]), bool(saved.get("snap", False)), bool(saved.get("split", False)))
+    close = saved.get("close", CLOSE_OFF)  # files from before snapping, splitting or the close look: off
+    if not isinstance(close, dict) or set(close) != set(CLOSE_OFF):
+        raise UserError(f"{where}: its close-look settings are not {sorted(CLOSE_OFF)}; {fix}")
+    return Verifier(net, float(saved["threshold"]), bool(saved.get("snap", False)), bool(saved.get("split", False)),
+                    {"zoom": int(close["zoom"]), "max_height": float(close["max_height"]),
+                     "margin": float(close["margin"])})
 
 
 

@@ -1,45 +1,63 @@
 """Ultralytics validation with the verifier: each image's boxes (after NMS) get the second look on the image file
-(Verifier.second_look: rescored, edges snapped to the ink) before they are matched to the labels, so mAP and the
-plots score what predict returns."""
+(Verifier.second_look: rescored, edges snapped to the ink) and the close look (close.py) before they are matched to
+the labels, so mAP and the plots score what predict returns."""
 from __future__ import annotations
 
+import functools
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
+from hwdetect.verify.close import close_boxes
+
 if TYPE_CHECKING:  # torch is imported only after hwdetect.training.runtime.setup()
     from hwdetect.verify.net import Verifier
 
 
-def read_gray(path: str) -> np.ndarray | None:
-    """The image as 8-bit grey; None when OpenCV cannot decode it (Ultralytics skipped it as corrupt)."""
-    return cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_GRAYSCALE)  # OpenCV never sees the name
-
-
-def verified_validator(verifier: Verifier):
+def verified_validator(verifier: Verifier, model_path: Path | None = None, working_conf: float = 0.25):
     """A DetectionValidator class whose predictions get `verifier`'s second look (boxes left below val's conf
-    dropped)."""
+    dropped) and, given the detector's `model_path`, its close look (close.py: the boxes at `working_conf`, the
+    threshold the commands keep, are the whole-page look's)."""
     import torch
+    from ultralytics import YOLO
     from ultralytics.models.yolo.detect import DetectionValidator
     from ultralytics.utils import ops
+
+    closer = functools.cache(lambda: YOLO(str(model_path), task="detect"))
+    close = model_path is not None and verifier.close["zoom"] > 1
 
     class VerifiedValidator(DetectionValidator):
         def update_metrics(self, preds: list[dict], batch: dict) -> None:
             for si, pred in enumerate(preds):
-                gray = read_gray(batch["im_file"][si]) if len(pred["bboxes"]) else None
-                if gray is None:
+                wanted = len(pred["bboxes"]) or close
+                image = cv2.imdecode(np.fromfile(batch["im_file"][si], np.uint8), cv2.IMREAD_COLOR) if wanted else None
+                if image is None:  # nothing to look at, or Ultralytics skipped it as corrupt
                     continue
-                (gain_y, gain_x), (pad_x, pad_y) = batch["ratio_pad"][si]
+                gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
                 boxes = ops.scale_boxes(batch["img"].shape[2:], pred["bboxes"].clone(), batch["ori_shape"][si],
-                                        ratio_pad=batch["ratio_pad"][si])
-                boxes, conf, source = verifier.second_look(gray, boxes.cpu().numpy(), pred["conf"].cpu().numpy())
+                                        ratio_pad=batch["ratio_pad"][si]).cpu().numpy()
+                boxes, conf, source = verifier.second_look(gray, boxes, pred["conf"].cpu().numpy())
                 pred = {k: v[torch.from_numpy(source).to(v.device)] for k, v in pred.items()}  # one box, some pieces
+                if close:
+                    more, more_conf = close_boxes(self._detect_at(image), gray, self.args.imgsz,
+                                                  self.args.conf, verifier, boxes[conf >= working_conf])
+                    pred = {k: torch.cat([v, v.new_zeros((len(more),) + v.shape[1:])]) for k, v in pred.items()}
+                    boxes, conf = np.concatenate([boxes, more]), np.concatenate([conf, more_conf])
+                (gain_y, gain_x), (pad_x, pad_y) = batch["ratio_pad"][si]
                 letterboxed = boxes * np.array([gain_x, gain_y, gain_x, gain_y]) + np.array([pad_x, pad_y] * 2)
                 pred["bboxes"] = torch.from_numpy(letterboxed).to(pred["bboxes"])  # back to the validator's frame
-                pred["conf"] = torch.from_numpy(conf).to(pred["conf"].device)
+                pred["conf"] = torch.from_numpy(conf).to(pred["conf"])
                 keep = pred["conf"] >= self.args.conf
                 preds[si] = {k: v[keep] for k, v in pred.items()}
             super().update_metrics(preds, batch)
+
+        def _detect_at(self, image: np.ndarray):
+            def detect_at(size: int, conf: float) -> tuple[np.ndarray, np.ndarray]:
+                result = closer().predict(image, imgsz=size, conf=conf, iou=self.args.iou, device=self.args.device,
+                                       verbose=False)[0]
+                return result.boxes.xyxy.cpu().numpy(), result.boxes.conf.cpu().numpy()
+            return detect_at
 
     return VerifiedValidator
