@@ -1,7 +1,7 @@
 """The close look (hwdetect/verify/close.py): the page shown larger adds the small entries the whole-page look
 missed (ranked lower), and nothing it found, nothing tall, nothing over print and nothing scored under its bar;
-Ultralytics validation gets the added boxes in its letterboxed frame; the verifier file carries the settings (older files: off);
-predict runs it on .pt and on a dynamic .onnx alike, and refuses a fixed-size .onnx with a one-line error."""
+Ultralytics validation gets the added boxes in its letterboxed frame; the verifier file carries the settings (older
+files: off); predict runs it on .pt and on a dynamic .onnx alike, and refuses a fixed-size .onnx in one line."""
 from __future__ import annotations
 
 import json
