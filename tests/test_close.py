@@ -106,6 +106,10 @@ def test_the_validator_scores_the_boxes_the_close_look_adds(form, tmp_path, monk
     entry = (got["bboxes"][1].numpy() - [pad[0], pad[1]] * 2) / gain
     assert np.abs(entry - b["entry"]).max() <= 1.0, "the entry, in the validator's letterboxed frame"
     assert got["conf"].tolist() == pytest.approx([0.8, 0.4]) and got["cls"].tolist() == [0.0, 0.0]
+    empty = {k: v[:0] for k, v in pred.items()}  # the whole-page look found nothing: the close look's box alone
+    validator.update_metrics([empty], batch)
+    got = seen["preds"][0]
+    assert len(got["bboxes"]) == len(got["extra"]) == 1 and got["conf"].tolist() == pytest.approx([0.4])
 
 
 def test_the_verifier_file_carries_the_close_look_and_older_files_have_it_off(tmp_path):

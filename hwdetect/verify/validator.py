@@ -38,7 +38,9 @@ def verified_validator(verifier: Verifier, model_path: Path | None = None, worki
                 gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
                 boxes = ops.scale_boxes(batch["img"].shape[2:], pred["bboxes"].clone(), batch["ori_shape"][si],
                                         ratio_pad=batch["ratio_pad"][si]).cpu().numpy()
-                boxes, conf, source = verifier.second_look(gray, boxes, pred["conf"].cpu().numpy())
+                conf, source = pred["conf"].cpu().numpy(), np.zeros(0, np.int64)  # no box: the close look's alone
+                if len(boxes):
+                    boxes, conf, source = verifier.second_look(gray, boxes, conf)
                 pred = {k: v[torch.from_numpy(source).to(v.device)] for k, v in pred.items()}  # one box, some pieces
                 if close:
                     more, more_conf = close_boxes(self._detect_at(image), gray, self.args.imgsz,
