@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from conftest import run
 from test_edges import PAPER, write
@@ -135,6 +136,7 @@ def test_the_verifier_file_carries_the_close_look_and_older_files_have_it_off(tm
 
 @pytest.mark.slow
 def test_predict_takes_the_close_look_on_pt_and_dynamic_onnx_alike(trained_project, models, tmp_path):
+    from hwdetect.detection import load_model
     from hwdetect.evaluation.export import export_onnx
     from hwdetect.predict import predict
     from hwdetect.verify.net import save
@@ -143,18 +145,26 @@ def test_predict_takes_the_close_look_on_pt_and_dynamic_onnx_alike(trained_proje
     src.mkdir()
     for page in sorted((trained_project / "data" / "split" / "images").rglob("*.jpg"))[:4]:
         shutil.copyfile(page, src / page.name)
-    keep_all = fixed_net(np.log(0.9 / 0.1))  # p 0.9: every box kept with its score
-    save(tmp_path / "close.pt", keep_all, 0.5, snap=False, split=False, close={**CLOSE, "max_height": 64.0,
-                                                                              "margin": 0.0})
-    save(tmp_path / "plain.pt", keep_all, 0.5, snap=False, split=False)
+    image = np.asarray(Image.open(next(src.iterdir())).convert("RGB"))[:, :, ::-1].copy()
+    seen = {}
+    for fmt in ("pt", "onnx"):  # the close look's input: the page at twice the size the ONNX model was exported at
+        result = load_model(models / f"best.{fmt}").predict(image, imgsz=128, conf=0.001, rect=False, verbose=False)[0]
+        seen[fmt] = result.boxes.xyxy.numpy()
+    assert len(seen["pt"]) and seen["pt"].shape == seen["onnx"].shape
+    assert np.abs(seen["pt"] - seen["onnx"]).max() <= 0.5, "the dynamic ONNX model at 128 gives the .pt's boxes"
+
+    save(tmp_path / "close.pt", fixed_net(np.log(0.9 / 0.1)), 0.5, snap=False, split=False,
+         close={**CLOSE, "max_height": 64.0, "margin": 0.0})  # p 0.9: every box kept with its score
     boxes = {}
-    for name, model, verifier in (("pt", "best.pt", "close.pt"), ("onnx", "best.onnx", "close.pt"),
-                                  ("plain", "best.pt", "plain.pt")):
-        predict(models / model, src, tmp_path / name, conf=0.001, verifier=tmp_path / verifier)
-        boxes[name] = {r.name: json.loads(r.read_text())["boxes"] for r in (tmp_path / name / "json").glob("*.json")}
-    count = {name: sum(map(len, found.values())) for name, found in boxes.items()}
-    assert count["pt"] > count["plain"], "the close look found boxes the whole-page look did not"
-    assert count["onnx"] == count["pt"], "the dynamic ONNX export takes the close look as the .pt does"
+    for fmt in ("pt", "onnx"):
+        predict(models / f"best.{fmt}", src, tmp_path / fmt, conf=0.001, verifier=tmp_path / "close.pt")
+        boxes[fmt] = {r.name: json.loads(r.read_text())["boxes"] for r in (tmp_path / fmt / "json").glob("*.json")}
+    assert boxes["pt"].keys() == boxes["onnx"].keys() and len(boxes["pt"]) == 4
+    for name, found in boxes["pt"].items():
+        assert len(found) == len(boxes["onnx"][name]), name
+        for a, b in zip(found, boxes["onnx"][name]):
+            assert np.abs(np.subtract(a["xyxy"], b["xyxy"])).max() <= 0.5 and abs(a["score"] - b["score"]) <= 1e-3
+
     export_onnx(models / "best.pt", tmp_path / "fixed.onnx", imgsz=64, opset=17, dynamic=False)
     bad = run([sys.executable, "-m", "hwdetect.predict", "--model", str(tmp_path / "fixed.onnx"), "--source",
                str(src), "--out", str(tmp_path / "bad"), "--verifier", str(tmp_path / "close.pt")], trained_project,

@@ -20,15 +20,16 @@ from hwdetect.evaluation.evaluate import handwriting_detector, validate
 
 def export_onnx(model_path: Path, out: Path, imgsz: int, opset: int, dynamic: bool = True) -> None:
     """Ultralytics export, with a dynamic input unless asked (the verifier's close look shows the page larger), then
-    drop the export date from the metadata so the bytes depend only on the model."""
+    drop the export date from the metadata so the bytes depend only on the model. A dynamic graph is not simplified:
+    onnxslim gives it different bytes from run to run."""
     import onnx
     from ultralytics import YOLO
 
     with tempfile.TemporaryDirectory() as tmp:
         pt = Path(tmp) / model_path.name
         shutil.copyfile(model_path, pt)
-        exported = Path(YOLO(str(pt), task="detect").export(format="onnx", imgsz=imgsz, opset=opset, simplify=True,
-                                                             dynamic=dynamic, device="cpu"))
+        exported = Path(YOLO(str(pt), task="detect").export(format="onnx", imgsz=imgsz, opset=opset,
+                                                             simplify=not dynamic, dynamic=dynamic, device="cpu"))
         model = onnx.load(exported)
         kept = [(p.key, p.value) for p in model.metadata_props if p.key != "date"]
         del model.metadata_props[:]
