@@ -52,19 +52,14 @@ def detect(model, bgr, settings: dict) -> list[dict]:
     import cv2
     import numpy as np
 
-    from hwdetect.verify.close import page_boxes
+    from hwdetect.verify.close import detector_at, page_boxes
 
     verifier = None
     if settings.get("verifier"):
         from hwdetect.verify.net import loaded
 
         verifier = loaded(settings["verifier"])
-
-    def detect_at(size: int, conf: float) -> tuple[np.ndarray, np.ndarray]:
-        result = model.predict(bgr, imgsz=size, conf=conf, iou=settings["iou"], device=settings["device"],
-                               rect=False, verbose=False)[0]
-        return result.boxes.xyxy.cpu().numpy(), result.boxes.conf.cpu().numpy()
-
+    detect_at = detector_at(model, bgr, iou=settings["iou"], device=settings["device"], rect=False)
     gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
     xyxy, scores = page_boxes(detect_at, gray, settings["imgsz"], settings["conf"], verifier)
     keep = np.ones(len(xyxy), bool) if settings["keep_duplicates"] else ~duplicate_parts(xyxy, scores)

@@ -23,7 +23,7 @@ from hwdetect.files.walk import display
 from hwdetect.files.yolo_labels import CLASS_NAMES, HANDWRITING
 from hwdetect.paths import shown
 from hwdetect.training.runfiles import copy_plots
-from hwdetect.verify.close import page_boxes
+from hwdetect.verify.close import detector_at, page_boxes
 from hwdetect.verify.validator import verified_validator
 
 if TYPE_CHECKING:  # torch is imported only after hwdetect.training.runtime.setup()
@@ -97,13 +97,9 @@ def predictions(model_path: Path, images: list[Path], labels: list[tuple], imgsz
         bgr = cv2.imdecode(np.fromfile(image, np.uint8), cv2.IMREAD_COLOR)  # OpenCV never sees a name
         if bgr is None:  # Ultralytics validation skipped it as corrupt, so no box of it counts either
             continue
-
-        def detect_at(size: int, at: float) -> tuple[np.ndarray, np.ndarray]:
-            result = model.predict(bgr, imgsz=size, device=device, classes=[HANDWRITING], conf=at, verbose=False)[0]
-            return result.boxes.xyxy.cpu().numpy(), result.boxes.conf.cpu().numpy()
-
         h, w = bgr.shape[:2]
-        boxes, scores = page_boxes(detect_at, cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), imgsz, conf, verifier)
+        boxes, scores = page_boxes(detector_at(model, bgr, device=device, classes=[HANDWRITING]),
+                                   cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), imgsz, conf, verifier)
         keep = ~duplicate_parts(boxes, scores)
         scale = np.array([w, h, w, h], float)
         printed = None if printed is None else printed * scale

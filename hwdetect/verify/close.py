@@ -22,6 +22,14 @@ DEFAULTS = {"zoom": 1, "max_height": 0.0, "margin": 1.0}  # off: files from befo
 DetectAt = Callable[[int, float], tuple[np.ndarray, np.ndarray]]
 
 
+def detector_at(model, image: np.ndarray, **predict) -> DetectAt:
+    """DetectAt for an Ultralytics `model` on one BGR image, predicting with the keyword arguments `predict`."""
+    def detect_at(size: int, conf: float) -> tuple[np.ndarray, np.ndarray]:
+        result = model.predict(image, imgsz=size, conf=conf, verbose=False, **predict)[0]
+        return result.boxes.xyxy.cpu().numpy(), result.boxes.conf.cpu().numpy()
+    return detect_at
+
+
 def held(boxes: np.ndarray, by: np.ndarray) -> np.ndarray:
     """Which of `boxes` have HELD of their area or more inside one box of `by`."""
     if not len(boxes) or not len(by):

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from hwdetect.verify.close import close_boxes
+from hwdetect.verify.close import close_boxes, detector_at
 
 if TYPE_CHECKING:  # torch is imported only after hwdetect.training.runtime.setup()
     from hwdetect.verify.net import Verifier
@@ -56,10 +56,6 @@ def verified_validator(verifier: Verifier, model_path: Path | None = None, worki
             super().update_metrics(preds, batch)
 
         def _detect_at(self, image: np.ndarray):
-            def detect_at(size: int, conf: float) -> tuple[np.ndarray, np.ndarray]:
-                result = closer().predict(image, imgsz=size, conf=conf, iou=self.args.iou, device=self.args.device,
-                                       verbose=False)[0]
-                return result.boxes.xyxy.cpu().numpy(), result.boxes.conf.cpu().numpy()
-            return detect_at
+            return detector_at(closer(), image, iou=self.args.iou, device=self.args.device)
 
     return VerifiedValidator
