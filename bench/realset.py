@@ -5,7 +5,9 @@ a folder of bare git directories named `owner+name`, as `owner+name/repo`, `owne
 downloaded from raw.githubusercontent.com at the recorded commit; its sha256 must match the manifest. PDF pages are
 rendered at RENDER_DPI, EXIF orientation is applied, transparency is flattened on white, and a page longer than
 MAX_SIDE px is scaled down to TARGET_SIDE px (labels are fractions of the page, so they still match). Output:
-`<out>/images/<name>.png|jpg`, `<out>/labels/<name>.txt` and `<out>/dataset.yaml` (train, val and test: all pages).
+`<out>/images/<name>.png|jpg`, `<out>/labels/<name>.txt` and `<out>/dataset.yaml` (train, val and test: all pages),
+and `<out>/kinds.csv` where the manifest has one beside it: the kind of every labelled box (BOX_KINDS), by which
+`bench.transfer` counts the lines found of each kind.
 """
 from __future__ import annotations
 
@@ -27,6 +29,8 @@ DEVSET = ROOT / "devsets" / "real"
 MANIFEST = DEVSET / "manifest.csv"
 COLUMNS = ("name", "repo", "commit", "path", "page", "sha256", "licence", "redistributable", "kind", "note")
 KINDS = ("print-only", "handwriting-in-print")
+BOX_KINDS = ("line", "signature", "initials", "mark")  # kinds.csv: a line or entry, a signature, initials, a tick
+KINDS_FILE = "kinds.csv"
 RENDER_DPI = 150  # a PDF page as an office scanner's default resolution gives it
 MAX_SIDE = 2000  # pages longer than this (phone photos, 300 dpi scans) are scaled down ...
 TARGET_SIDE = 1800  # ... to this long side, the size of a 200 dpi Letter scan
@@ -135,6 +139,39 @@ def labels_of(manifest: Path) -> Path:
     return manifest.parent / "labels"
 
 
+def read_kinds(path: Path) -> dict[str, list[str]]:
+    """The kind of each labelled box by page name, in label-file order (kinds.csv: name,index,kind); UserError
+    naming the line at fault."""
+    kinds: dict[str, list[str]] = {}
+    for n, row in enumerate(read_table(path), start=2):
+        where = f"{display(path)}:{n}"
+        if set(row) != {"name", "index", "kind"}:
+            raise UserError(f"{where}: expected the columns name, index, kind; fix the header or the row")
+        boxes = kinds.setdefault(row["name"], [])
+        if row["index"] != str(len(boxes)) or row["kind"] not in BOX_KINDS:
+            raise UserError(f"{where}: expected box {len(boxes)} of {row['name']} with a kind among "
+                            f"{', '.join(BOX_KINDS)}, got {row['index']!r} {row['kind']!r}; one row per box, in the "
+                            f"order of its label file")
+        boxes.append(row["kind"])
+    return kinds
+
+
+def checked_kinds(manifest: Path, rows: list[dict[str, str]]) -> dict[str, list[str]] | None:
+    """The manifest's kinds.csv, if it has one, checked against its labels: a kind for every box of every page."""
+    path = manifest.parent / KINDS_FILE
+    if not path.is_file():
+        return None
+    kinds = read_kinds(path)
+    for row in rows:
+        boxes = len(read_boxes(labels_of(manifest) / f"{row['name']}.txt"))
+        if len(kinds.get(row["name"], [])) != boxes:
+            raise UserError(f"{display(path)}: {row['name']} has {len(kinds.get(row['name'], []))} kinds for its "
+                            f"{boxes} labelled boxes; give one row per box")
+    if (unknown := sorted(set(kinds) - {row["name"] for row in rows})):
+        raise UserError(f"{display(path)}: {unknown[0]} is not a page of {display(manifest)}; remove its rows")
+    return kinds
+
+
 def build(out: Path, mirror: Path | None, manifest: Path = MANIFEST) -> int:
     from tqdm import tqdm
 
@@ -142,6 +179,7 @@ def build(out: Path, mirror: Path | None, manifest: Path = MANIFEST) -> int:
     labels = labels_of(manifest)
     for row in rows:  # every label is checked before anything is written
         read_boxes(labels / f"{row['name']}.txt", "fix the label file (one `0 cx cy w h` line per handwritten line)")
+    kinds = checked_kinds(manifest, rows)
     with atomic_dir(out) as tmp:
         (tmp / "images").mkdir()
         (tmp / "labels").mkdir()
@@ -149,6 +187,8 @@ def build(out: Path, mirror: Path | None, manifest: Path = MANIFEST) -> int:
             save_page(to_page(source_bytes(row, mirror, manifest), row), row, tmp / "images")
             (tmp / "labels" / f"{row['name']}.txt").write_bytes((labels / f"{row['name']}.txt").read_bytes())
         (tmp / "dataset.yaml").write_text(DATASET_YAML, encoding="utf-8")
+        if kinds is not None:
+            (tmp / KINDS_FILE).write_bytes((manifest.parent / KINDS_FILE).read_bytes())
     return len(rows)
 
 

@@ -13,7 +13,8 @@ Sets (each `--pages` pages, seeds disjoint from training):
   print-only   pages with no handwriting (where the generator has the print_only layout): every box is one too many
   letters      typed letters and memos signed in held-out faces, with held-out hands for notes
   cheques      cheques filled in held-out hands and signed in held-out faces
-  <folder>     each --real dataset.yaml, named by its folder: its test split (val where it has none)
+  <folder>     each --real dataset.yaml, named by its folder: its test split (val where it has none); where a
+               kinds.csv lies beside it (bench.realset copies the dev set's), the lines found of each kind of box
 Run after `dvc repro`: `python -m bench.transfer [--real path/to/dataset.yaml ...]` (one JSON line per set, the gaps
 to `seen`, then a markdown table of every set).
 """
@@ -32,8 +33,10 @@ from hwdetect.cli import UserError, cli
 from hwdetect.config import params as P
 from hwdetect.config.registry import LAYOUTS
 from hwdetect.evaluation.dataset import load_yaml
-from hwdetect.evaluation.evaluate import breakdown, predictions, split_images, split_labels, validate
-from hwdetect.evaluation.metrics import summary
+from bench.realset import KINDS_FILE, read_kinds
+from hwdetect.evaluation.errors import IOU_MATCH
+from hwdetect.evaluation.evaluate import Page, breakdown, predictions, split_images, split_labels, validate
+from hwdetect.evaluation.metrics import match, summary
 from hwdetect.files.walk import display
 from hwdetect.paths import EVAL_RUN, MODEL, ROOT, RUNS
 from hwdetect.synth.generate import generate, page_spec
@@ -48,7 +51,7 @@ SCALES = {"seen@0.8x": 0.8, "seen@1.25x": 1.25}
 WORK = RUNS / "transfer"
 SHOWN = ("split", "imgsz", "pages", "mAP50", "mAP50-95", "lines", "found", "split_lines", "merged_lines",
          "missed_per_line", "boxes_off_lines_per_page", "boxes_on_print_per_page", "print_only_pages",
-         "boxes_on_print_only_pages_per_page", "median_height_ratio")
+         "boxes_on_print_only_pages_per_page", "median_height_ratio", "found_by_kind")
 
 
 def degrade(folder: Path, seed: int) -> None:
@@ -92,8 +95,28 @@ def score(model: Path, dataset: Path, split: str, imgsz: int, batch: int, verifi
     labels = split_labels(images, names)
     m = validate(model, dataset, split, imgsz, batch, "cpu", 0.001, 0.6, EVAL_RUN, plots=False, verifier=verifier)
     figures = summary(m, len(images))
-    errors = breakdown(predictions(model, images, labels, imgsz, "cpu", verifier=verifier))
-    return {"split": split, "imgsz": imgsz, "mAP50": figures["mAP50"], "mAP50-95": figures["mAP50-95"], **errors}
+    pages = predictions(model, images, labels, imgsz, "cpu", verifier=verifier)
+    kinds = dataset.parent / KINDS_FILE
+    by_kind = found_by_kind(pages, read_kinds(kinds), kinds) if kinds.is_file() else None
+    return {"split": split, "imgsz": imgsz, "mAP50": figures["mAP50"], "mAP50-95": figures["mAP50-95"],
+            **breakdown(pages), "found_by_kind": by_kind}
+
+
+def found_by_kind(pages: list[Page], kinds: dict[str, list[str]], path: Path) -> dict[str, list[int]]:
+    """[found, labelled] per kind of box (kinds.csv at `path`: the kinds of each page's boxes, in label order), a
+    box found as the error breakdown finds a line (matched one to one at IoU 0.5)."""
+    tally: dict[str, list[int]] = {}
+    for page in pages:
+        page_kinds = kinds.get(page.image.stem, [])
+        if len(page_kinds) != len(page.truth):
+            raise UserError(f"{display(path)}: {page.image.stem} has {len(page_kinds)} kinds for its "
+                            f"{len(page.truth)} labelled boxes; give one row per box")
+        found = {t for _, t in match(page.boxes, page.truth, IOU_MATCH)}
+        for t, kind in enumerate(page_kinds):
+            counts = tally.setdefault(kind, [0, 0])
+            counts[0] += t in found
+            counts[1] += 1
+    return dict(sorted(tally.items()))
 
 
 def synthetic_sets(base) -> dict:
@@ -178,6 +201,9 @@ def main() -> None:
             gap = {k: round(results["seen"][k] - results[name][k], 4) for k in ("mAP50", "mAP50-95")}
             print(f"gap seen → {name}: mAP50 {gap['mAP50']:+.3f}, mAP50-95 {gap['mAP50-95']:+.3f}")
     print("\n" + markdown_table(results))
+    for name, r in results.items():
+        if r.get("found_by_kind"):
+            print(f"{name}, found by kind: " + ", ".join(f"{k} {f}/{n}" for k, (f, n) in r["found_by_kind"].items()))
 
 
 if __name__ == "__main__":

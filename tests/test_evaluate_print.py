@@ -196,13 +196,20 @@ def test_bench_transfer_scores_a_real_set_beside_the_proxies_with_a_row_of_the_t
 
     data = make_set(tmp_path / "letters", trained_project, {"a": page_lines(trained_project) + "1 0.5 0.1 0.8 0.1\n",
                                                             "b": "1 0.5 0.5 0.9 0.2\n"}, {0: "handwriting", 1: "print"})
+    count = len(page_lines(trained_project).splitlines())
+    kinds = ["signature"] + ["line"] * (count - 1)
+    (data.parent / "kinds.csv").write_text("name,index,kind\n" + "".join(f"a,{i},{k}\n" for i, k in enumerate(kinds)))
     result = run([sys.executable, "-m", "bench.transfer", "--pages", "2", "--real", str(data)], trained_project)
     rows = {r["set"]: r for r in map(json.loads, (line for line in result.stdout.splitlines() if line[:1] == "{"))}
     real = rows["letters"]
+    by_kind = real["found_by_kind"]
+    assert by_kind["signature"][1] == 1 and by_kind["line"][1] == count - 1, "every labelled box counted by its kind"
+    assert by_kind["signature"][0] + by_kind["line"][0] == real["found"] and rows["seen"]["found_by_kind"] is None
+    assert f"letters, found by kind: line {by_kind['line'][0]}/{count - 1}, signature" in result.stdout
     assert real["split"] == "val" and real["pages"] == 2 and real["print_only_pages"] == 1
     assert real["boxes_on_print_per_page"] is not None and rows["seen"]["pages"] == 2
     assert real["mAP50"] is not None and real["lines"] == len(page_lines(trained_project).splitlines())
-    table = result.stdout[result.stdout.index("| set |"):].splitlines()
+    table = [line for line in result.stdout[result.stdout.index("| set |"):].splitlines() if line[:1] == "|"]
     assert len(table) == 2 + len(rows) and any(line.startswith("| letters | 2 |") for line in table)
     if "print-only" in rows:
         assert rows["print-only"]["mAP50"] is None and rows["print-only"]["print_only_pages"] == 2

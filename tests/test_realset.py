@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from bench.realset import COLUMNS, MANIFEST, labels_of, read_manifest
+from bench.realset import BOX_KINDS, COLUMNS, MANIFEST, checked_kinds, labels_of, read_manifest
 from conftest import run
 from faults import refused
 from hwdetect.files.yolo_labels import read_boxes
@@ -43,6 +43,8 @@ def test_manifest_is_well_formed():
         else:
             assert boxes, f"{row['name']} has handwriting but no boxes"
     assert sorted(p.stem for p in labels_of(MANIFEST).glob("*.txt")) == sorted(names), "a label without a page"
+    kinds = checked_kinds(MANIFEST, rows)  # a kind for every box, in label order
+    assert kinds is not None and {k for page in kinds.values() for k in page} == set(BOX_KINDS)
 
 
 def make_mirror(root: Path) -> tuple[Path, str, dict[str, bytes]]:
@@ -68,6 +70,7 @@ def write_set(folder: Path, commit: str, files: dict[str, bytes], wrong_sha: boo
     (folder / "labels").mkdir(parents=True)
     (folder / "labels" / "wide-scan.txt").write_text("")
     (folder / "labels" / "form-p2.txt").write_text("0 0.5 0.25 0.4 0.05\n")
+    (folder / "kinds.csv").write_text("name,index,kind\nform-p2,0,signature\n")
     for row in rows:
         digest = hashlib.sha256(files[row["path"]]).hexdigest()
         row.update(repo="example/pages", commit=commit, sha256="0" * 64 if wrong_sha else digest,
@@ -92,15 +95,23 @@ def test_rebuild_from_a_mirror(project: Path, tmp_path: Path):
     assert (out / "labels" / "wide-scan.txt").read_text() == ""
     assert "val: images" in (out / "dataset.yaml").read_text()
     assert "0: handwriting" in (out / "dataset.yaml").read_text()
+    assert (out / "kinds.csv").read_text() == "name,index,kind\nform-p2,0,signature\n"
 
 
-@pytest.mark.parametrize("fault", ["sha256", "label"])
+KIND_FAULTS = {"count": "name,index,kind\n", "kind": "name,index,kind\nform-p2,0,tick\n",
+               "order": "name,index,kind\nform-p2,1,line\n", "page": "name,index,kind\nform-p2,0,line\nother,0,line\n"}
+
+
+@pytest.mark.parametrize("fault", ["sha256", "label", *KIND_FAULTS])
 def test_refuses_a_changed_source_or_a_bad_label(project: Path, tmp_path: Path, fault: str):
     mirror, commit, files = make_mirror(tmp_path)
     manifest = write_set(tmp_path / "set", commit, files, wrong_sha=fault == "sha256")
     if fault == "label":
         (manifest.parent / "labels" / "form-p2.txt").write_text("0 0.5 0.25 1.4 0.05\n")
+    if fault in KIND_FAULTS:
+        (manifest.parent / "kinds.csv").write_text(KIND_FAULTS[fault])
     out = tmp_path / "built"
     cmd = ["bench.realset", "--mirror", str(mirror), "--manifest", str(manifest), "--out", str(out)]
-    line = refused(cmd, project, "wide-scan" if fault == "sha256" else "form-p2.txt", watch=(tmp_path / "set",))
+    names = {"sha256": "wide-scan", "label": "form-p2.txt"}
+    line = refused(cmd, project, names.get(fault, "kinds.csv"), watch=(tmp_path / "set",))
     assert not out.exists(), line
