@@ -70,6 +70,15 @@ def test_pretrained_weights_offline_say_where_to_put_them(project):
     assert sorted(f.name for f in (project / "models" / "pretrained").iterdir()) == ["README.md"]
 
 
+def test_an_epoch_trained_again_after_a_kill_counts_once_with_its_later_row(tmp_path):
+    from hwdetect.training.runfiles import results_rows
+
+    csv_file = tmp_path / "results.csv"  # killed after epoch 2's row was written, before its checkpoint was saved
+    csv_file.write_text("epoch, time, metrics/mAP50(B)\n1, 5.0, 0.1\n2, 9.0, 0.2\n2, 4.5, 0.25\n3, 9.1, 0.3\n")
+    rows = results_rows(csv_file)
+    assert [(r["epoch"], r["metrics/mAP50(B)"]) for r in rows] == [(1, 0.1), (2, 0.25), (3, 0.3)]
+
+
 @pytest.mark.slow
 def test_interrupted_training_resumes_to_the_end(project):
     make_split(project)

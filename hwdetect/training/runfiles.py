@@ -42,8 +42,12 @@ def rounded(metrics: dict[str, float], digits: int = 5) -> dict[str, float]:
 
 
 def results_rows(results_csv: Path) -> list[dict[str, float]]:
+    """One row per epoch of Ultralytics' results.csv. A run killed after writing an epoch's row but before saving
+    its checkpoint trains that epoch again when resumed and writes a second row for it: the later one is kept."""
     with results_csv.open(newline="") as f:
-        return [{k.strip(): float(v) for k, v in row.items()} for row in csv.DictReader(f)]
+        rows = [{k.strip(): float(v) for k, v in row.items()} for row in csv.DictReader(f)]
+    by_epoch = {row["epoch"]: row for row in rows}
+    return [by_epoch[epoch] for epoch in sorted(by_epoch)]
 
 
 def write_results(rows: list[dict[str, float]], dst: Path) -> None:
