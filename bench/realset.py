@@ -156,6 +156,13 @@ def read_kinds(path: Path) -> dict[str, list[str]]:
     return kinds
 
 
+def kinds_match(path: Path, kinds: dict[str, list[str]], name: str, boxes: int) -> None:
+    """UserError unless kinds.csv (`path`) gives page `name` one kind for each of its `boxes` labelled boxes."""
+    if len(kinds.get(name, [])) != boxes:
+        raise UserError(f"{display(path)}: {name} has {len(kinds.get(name, []))} kinds for its {boxes} labelled "
+                        f"boxes; give one row per box")
+
+
 def checked_kinds(manifest: Path, rows: list[dict[str, str]]) -> dict[str, list[str]] | None:
     """The manifest's kinds.csv, if it has one, checked against its labels: a kind for every box of every page."""
     path = manifest.parent / KINDS_FILE
@@ -163,10 +170,7 @@ def checked_kinds(manifest: Path, rows: list[dict[str, str]]) -> dict[str, list[
         return None
     kinds = read_kinds(path)
     for row in rows:
-        boxes = len(read_boxes(labels_of(manifest) / f"{row['name']}.txt"))
-        if len(kinds.get(row["name"], [])) != boxes:
-            raise UserError(f"{display(path)}: {row['name']} has {len(kinds.get(row['name'], []))} kinds for its "
-                            f"{boxes} labelled boxes; give one row per box")
+        kinds_match(path, kinds, row["name"], len(read_boxes(labels_of(manifest) / f"{row['name']}.txt")))
     if (unknown := sorted(set(kinds) - {row["name"] for row in rows})):
         raise UserError(f"{display(path)}: {unknown[0]} is not a page of {display(manifest)}; remove its rows")
     return kinds

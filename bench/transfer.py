@@ -32,8 +32,8 @@ import numpy as np
 from hwdetect.cli import UserError, cli
 from hwdetect.config import params as P
 from hwdetect.config.registry import LAYOUTS
+from bench.realset import KINDS_FILE, kinds_match, read_kinds
 from hwdetect.evaluation.dataset import load_yaml
-from bench.realset import KINDS_FILE, read_kinds
 from hwdetect.evaluation.errors import IOU_MATCH
 from hwdetect.evaluation.evaluate import Page, breakdown, predictions, split_images, split_labels, validate
 from hwdetect.evaluation.metrics import match, summary
@@ -81,7 +81,12 @@ def real_sets(given: list[Path]) -> dict[str, tuple[Path, str]]:
     sets: dict[str, tuple[Path, str]] = {}
     for data in given:
         split = "test" if load_yaml(data).get("test") else "val"
-        split_labels(*split_images(data, split))
+        images, names = split_images(data, split)
+        labels = split_labels(images, names)
+        if (kinds := data.parent / KINDS_FILE).is_file():  # a kind for every labelled box
+            known = read_kinds(kinds)
+            for image, (truth, *_) in zip(images, labels):
+                kinds_match(kinds, known, image.stem, len(truth))
         name = data.parent.name or "real"
         name = name if name not in sets else f"{name}-{len(sets) + 1}"
         sets[name] = (data, split)
@@ -97,20 +102,17 @@ def score(model: Path, dataset: Path, split: str, imgsz: int, batch: int, verifi
     figures = summary(m, len(images))
     pages = predictions(model, images, labels, imgsz, "cpu", verifier=verifier)
     kinds = dataset.parent / KINDS_FILE
-    by_kind = found_by_kind(pages, read_kinds(kinds), kinds) if kinds.is_file() else None
+    by_kind = found_by_kind(pages, read_kinds(kinds)) if kinds.is_file() else None
     return {"split": split, "imgsz": imgsz, "mAP50": figures["mAP50"], "mAP50-95": figures["mAP50-95"],
             **breakdown(pages), "found_by_kind": by_kind}
 
 
-def found_by_kind(pages: list[Page], kinds: dict[str, list[str]], path: Path) -> dict[str, list[int]]:
-    """[found, labelled] per kind of box (kinds.csv at `path`: the kinds of each page's boxes, in label order), a
-    box found as the error breakdown finds a line (matched one to one at IoU 0.5)."""
+def found_by_kind(pages: list[Page], kinds: dict[str, list[str]]) -> dict[str, list[int]]:
+    """[found, labelled] per kind of box (kinds.csv, checked by real_sets: the kinds of each page's boxes, in label
+    order), a box found as the error breakdown finds a line (matched one to one at IoU 0.5)."""
     tally: dict[str, list[int]] = {}
     for page in pages:
         page_kinds = kinds.get(page.image.stem, [])
-        if len(page_kinds) != len(page.truth):
-            raise UserError(f"{display(path)}: {page.image.stem} has {len(page_kinds)} kinds for its "
-                            f"{len(page.truth)} labelled boxes; give one row per box")
         found = {t for _, t in match(page.boxes, page.truth, IOU_MATCH)}
         for t, kind in enumerate(page_kinds):
             counts = tally.setdefault(kind, [0, 0])
