@@ -29,10 +29,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from bench.realset import KINDS_FILE, kinds_match, read_kinds
 from hwdetect.cli import UserError, cli
 from hwdetect.config import params as P
 from hwdetect.config.registry import LAYOUTS
-from bench.realset import KINDS_FILE, kinds_match, read_kinds
 from hwdetect.evaluation.dataset import load_yaml
 from hwdetect.evaluation.errors import IOU_MATCH
 from hwdetect.evaluation.evaluate import Page, breakdown, predictions, split_images, split_labels, validate
@@ -75,34 +75,36 @@ def make_set(name: str, spec, pages: int, seed: int) -> Path:
     return folder / "dataset.yaml"
 
 
-def real_sets(given: list[Path]) -> dict[str, tuple[Path, str]]:
-    """Each --real dataset.yaml by its folder's name (numbered where two share one), with the split scored: test,
-    or val where it has none. Checked whole, labels included, before any page is generated."""
-    sets: dict[str, tuple[Path, str]] = {}
+def real_sets(given: list[Path]) -> dict[str, tuple[Path, str, dict[str, list[str]] | None]]:
+    """Each --real dataset.yaml by its folder's name (numbered where two share one), with the split scored (test,
+    or val where it has none) and the kinds of its boxes (the kinds.csv beside it, if any). Checked whole, labels
+    and kinds included, before any page is generated."""
+    sets: dict[str, tuple[Path, str, dict[str, list[str]] | None]] = {}
     for data in given:
         split = "test" if load_yaml(data).get("test") else "val"
         images, names = split_images(data, split)
         labels = split_labels(images, names)
+        known = None
         if (kinds := data.parent / KINDS_FILE).is_file():  # a kind for every labelled box
             known = read_kinds(kinds)
             for image, (truth, *_) in zip(images, labels):
                 kinds_match(kinds, known, image.stem, len(truth))
         name = data.parent.name or "real"
         name = name if name not in sets else f"{name}-{len(sets) + 1}"
-        sets[name] = (data, split)
+        sets[name] = (data, split, known)
     return sets
 
 
-def score(model: Path, dataset: Path, split: str, imgsz: int, batch: int, verifier=None) -> dict:
+def score(model: Path, dataset: Path, split: str, imgsz: int, batch: int, verifier=None,
+          kinds: dict[str, list[str]] | None = None) -> dict:
     """mAP of handwriting (Ultralytics val) and the error breakdown of `model` on a set shown at `imgsz`, its boxes
-    checked by `verifier` (hwdetect/verify) when given."""
+    checked by `verifier` (hwdetect/verify) when given; with `kinds` (real_sets), the lines found of each kind."""
     images, names = split_images(dataset, split)
     labels = split_labels(images, names)
     m = validate(model, dataset, split, imgsz, batch, "cpu", 0.001, 0.6, EVAL_RUN, plots=False, verifier=verifier)
     figures = summary(m, len(images))
     pages = predictions(model, images, labels, imgsz, "cpu", verifier=verifier)
-    kinds = dataset.parent / KINDS_FILE
-    by_kind = found_by_kind(pages, read_kinds(kinds)) if kinds.is_file() else None
+    by_kind = found_by_kind(pages, kinds) if kinds is not None else None
     return {"split": split, "imgsz": imgsz, "mAP50": figures["mAP50"], "mAP50-95": figures["mAP50-95"],
             **breakdown(pages), "found_by_kind": by_kind}
 
@@ -196,8 +198,8 @@ def main() -> None:
             for scaled, factor in SCALES.items():
                 shown_at = int(imgsz * factor / 32 + 0.5) * 32  # Ultralytics needs a multiple of the stride
                 report(results, scaled, score(model, dataset, "test", shown_at, prof["batch"], verifier))
-    for name, (data, split) in real.items():
-        report(results, name, score(model, data, split, imgsz, prof["batch"], verifier))
+    for name, (data, split, kinds) in real.items():
+        report(results, name, score(model, data, split, imgsz, prof["batch"], verifier, kinds))
     for name in list(results)[1:]:
         if results[name]["mAP50"] is not None:
             gap = {k: round(results["seen"][k] - results[name][k], 4) for k in ("mAP50", "mAP50-95")}
