@@ -7,7 +7,9 @@ rendered at RENDER_DPI, EXIF orientation is applied, transparency is flattened o
 MAX_SIDE px is scaled down to TARGET_SIDE px (labels are fractions of the page, so they still match). Output:
 `<out>/images/<name>.png|jpg`, `<out>/labels/<name>.txt` and `<out>/dataset.yaml` (train, val and test: all pages),
 and `<out>/kinds.csv` where the manifest has one beside it: the kind of every labelled box (BOX_KINDS), by which
-`bench.transfer` counts the lines found of each kind.
+`bench.transfer` counts the lines found of each kind. With `--black-and-white` every page is saved as a bitonal
+office or fax scanner gives it (each pixel black or white, at Otsu's threshold of the grey page; PNG), to see what
+losing the grey of the ink costs.
 """
 from __future__ import annotations
 
@@ -128,8 +130,20 @@ def to_page(data: bytes, row: dict[str, str]):
     return image
 
 
-def save_page(image, row: dict[str, str], folder: Path) -> None:
-    if Path(row["path"]).suffix.lower() in (".jpg", ".jpeg"):
+def black_and_white(image):
+    """The page as a bitonal scanner gives it: grey, then every pixel black or white at Otsu's threshold."""
+    import cv2
+    import numpy as np
+    from PIL import Image
+
+    grey = np.asarray(image.convert("L"))
+    return Image.fromarray(cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[1])
+
+
+def save_page(image, row: dict[str, str], folder: Path, bitonal: bool = False) -> None:
+    if bitonal:
+        black_and_white(image).save(folder / f"{row['name']}.png", optimize=True)
+    elif Path(row["path"]).suffix.lower() in (".jpg", ".jpeg"):
         image.save(folder / f"{row['name']}.jpg", quality=JPEG_QUALITY)
     else:
         image.save(folder / f"{row['name']}.png", optimize=True)
@@ -176,7 +190,7 @@ def checked_kinds(manifest: Path, rows: list[dict[str, str]]) -> dict[str, list[
     return kinds
 
 
-def build(out: Path, mirror: Path | None, manifest: Path = MANIFEST) -> int:
+def build(out: Path, mirror: Path | None, manifest: Path = MANIFEST, bitonal: bool = False) -> int:
     from tqdm import tqdm
 
     rows = read_manifest(manifest)
@@ -188,7 +202,7 @@ def build(out: Path, mirror: Path | None, manifest: Path = MANIFEST) -> int:
         (tmp / "images").mkdir()
         (tmp / "labels").mkdir()
         for row in tqdm(rows, desc="real pages", unit="page"):
-            save_page(to_page(source_bytes(row, mirror, manifest), row), row, tmp / "images")
+            save_page(to_page(source_bytes(row, mirror, manifest), row), row, tmp / "images", bitonal)
             (tmp / "labels" / f"{row['name']}.txt").write_bytes((labels / f"{row['name']}.txt").read_bytes())
         (tmp / "dataset.yaml").write_text(DATASET_YAML, encoding="utf-8")
         if kinds is not None:
@@ -202,10 +216,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RUNS / "realset", help="output folder (default: runs/realset)")
     parser.add_argument("--manifest", type=Path, default=MANIFEST,
                         help="the pages to build, with their labels/ beside it (default: devsets/real/manifest.csv)")
+    parser.add_argument("--black-and-white", action="store_true",
+                        help="save every page black and white, as a bitonal scanner gives it (PNG)")
     a = parser.parse_args()
     if a.mirror is not None and not a.mirror.is_dir():
         raise UserError(f"{display(a.mirror)}: no such folder; give the folder holding the owner+name mirrors")
-    count = build(a.out.absolute(), a.mirror, a.manifest.absolute())
+    count = build(a.out.absolute(), a.mirror, a.manifest.absolute(), a.black_and_white)
     log.info("%d pages in %s; score with: python -m stages.evaluate --model models/detector/best.pt --data %s "
              "--split val --out <dir>", count, display(a.out), display(a.out / "dataset.yaml"))
 

@@ -9,10 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
-from bench.realset import BOX_KINDS, COLUMNS, MANIFEST, checked_kinds, labels_of, read_manifest
+from bench.realset import BOX_KINDS, COLUMNS, MANIFEST, black_and_white, checked_kinds, labels_of, read_manifest
 from conftest import run
 from faults import refused
 from hwdetect.files.yolo_labels import read_boxes
@@ -96,6 +97,22 @@ def test_rebuild_from_a_mirror(project: Path, tmp_path: Path):
     assert "val: images" in (out / "dataset.yaml").read_text()
     assert "0: handwriting" in (out / "dataset.yaml").read_text()
     assert (out / "kinds.csv").read_text() == "name,index,kind\nform-p2,0,signature\n"
+
+
+def test_rebuild_black_and_white(project: Path, tmp_path: Path):
+    mirror, commit, files = make_mirror(tmp_path)
+    manifest = write_set(tmp_path / "set", commit, files)
+    out = tmp_path / "built"
+    run([sys.executable, "-m", "bench.realset", "--mirror", str(mirror), "--manifest", str(manifest),
+         "--out", str(out), "--black-and-white"], project)
+    for name, size in (("wide-scan", (1800, 750)), ("form-p2", None)):
+        page = Image.open(out / "images" / f"{name}.png")
+        assert page.mode == "L" and set(np.unique(np.asarray(page))) == {255}  # blank pages stay white
+        assert size is None or page.size == size
+    assert (out / "labels" / "form-p2.txt").read_text() == "0 0.5 0.25 0.4 0.05\n"
+    grey = Image.fromarray(np.array([[250] * 8 + [120] * 4 + [30] * 4] * 3, np.uint8)).convert("RGB")
+    bitonal = np.asarray(black_and_white(grey))
+    assert (bitonal[:, :8] == 255).all() and (bitonal[:, 8:] == 0).all()  # pencil grey and black ink both black
 
 
 KIND_FAULTS = {"count": "name,index,kind\n", "kind": "name,index,kind\nform-p2,0,tick\n",

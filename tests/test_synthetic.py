@@ -121,6 +121,32 @@ def test_wide_gaps_and_loose_letters_still_give_one_box_per_line(monkeypatch):
     assert np.median(widths) > 0.5 * SPEC.width, "a line's box spans its words, gaps included"
 
 
+def black_and_white_pages(monkeypatch, spec, pages: int):
+    """(image, boxes, clean inks) of pages that would all be scanned in black and white if their lines survive."""
+    for name, value in (("BITONAL", 1.0), ("PHOTO", 0.0), ("CLOSE_UP", 0.0)):
+        monkeypatch.setattr(f"hwdetect.synth.scan.{name}", value)
+    return [(*render_page(11, index, spec)[:2], clean_page_of(spec, index)[1]) for index in range(pages)]
+
+
+def test_black_and_white_scans_keep_every_line_in_its_box(monkeypatch):
+    spec = dataclasses.replace(SPEC, layouts={"iam_form": 1.0}, writer_ranges=(("alpha", 1.0, 1.0), ("ink", 0, 20)))
+    bitonal = 0
+    for img, boxes, inks in black_and_white_pages(monkeypatch, spec, 6):
+        assert len(inks) >= 2 and 0.7 * len(inks) <= len(boxes) <= len(inks)
+        if np.isin(img, (0, 255)).mean() < 0.999:
+            continue  # grey, or a JPEG copy of the black-and-white scan
+        bitonal += 1
+        for x0, y0, x1, y1 in boxes:
+            assert (img[int(y0):int(np.ceil(y1)), int(x0):int(np.ceil(x1))] == 0).mean() > 0.02, "the line's ink is kept"
+    assert bitonal >= 3
+
+
+def test_a_page_whose_light_pencil_the_threshold_would_lose_stays_grey(monkeypatch):
+    spec = dataclasses.replace(SPEC, layouts={"iam_form": 1.0}, writer_ranges=(("alpha", 0.3, 0.3), ("ink", 150, 150)))
+    for img, boxes, _ in black_and_white_pages(monkeypatch, spec, 4):
+        assert boxes and np.isin(img, (0, 255)).mean() < 0.9
+
+
 def test_a_close_up_keeps_the_boxes_of_the_lines_it_shows(monkeypatch):
     monkeypatch.setattr("hwdetect.synth.scan.CLOSE_UP", 1.0)
     spec = dataclasses.replace(SPEC, layouts={"iam_form": 1.0})

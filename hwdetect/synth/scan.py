@@ -9,6 +9,8 @@ MIN_VISIBLE_INK = 20  # ink pixels of a line that must stay in the frame for it 
 MIN_VISIBLE_PRINT = 0.5  # share of a print box that must stay in the frame for it to be labelled
 PHOTO = 0.12  # share of pages photographed with a phone rather than scanned
 CLOSE_UP, CLOSE_UP_ZOOM = 0.15, (1.4, 2.6)  # share of pages shown as a close-up of one part, and its zoom
+BITONAL = 0.2  # share of flatbed scans made in black and white (fax, archive and office scanners)
+BITONAL_KEEP = 0.6  # share of a line's ink points that must stay black for its page to be scanned in black and white
 
 
 def bleed_through(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -48,6 +50,17 @@ def photocopy(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
+def black_and_white(page: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The page through a bitonal scanner: one threshold around Otsu's, every pixel black or white; then and again
+    saved as a JPEG (a web copy of such a scan)."""
+    otsu, _ = cv2.threshold(page, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    page = np.where(page > otsu * rng.uniform(0.85, 1.1), 255, 0).astype(np.uint8)
+    if rng.random() < 0.3:
+        page = cv2.imdecode(cv2.imencode(".jpg", page, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(60, 95))])[1],
+                            cv2.IMREAD_GRAYSCALE)
+    return page
+
+
 def _framing(w: int, h: int, rng: np.random.Generator) -> tuple[np.ndarray, bool]:
     """The page-to-image homography: a flatbed scan (zoom, small rotation and skew), or now and then a phone photo
     (perspective, the page on a darker background)."""
@@ -66,6 +79,12 @@ def _framing(w: int, h: int, rng: np.random.Generator) -> tuple[np.ndarray, bool
         moved += rng.normal(0, 0.025, (4, 2)).astype(np.float32) * np.float32((w, h))
         homography = cv2.getPerspectiveTransform(corners, moved.astype(np.float32)) @ homography
     return homography, photo
+
+
+def _kept(page: np.ndarray, points: np.ndarray) -> bool:
+    """Whether most of a line's ink points are still dark on the page."""
+    xs, ys = points[:, 0].astype(int), points[:, 1].astype(int)
+    return bool((page[ys, xs] < 128).mean() >= BITONAL_KEEP)
 
 
 def _print_boxes(printed: list, homography: np.ndarray, w: int, h: int) -> list:
@@ -100,12 +119,18 @@ def scan(img: np.ndarray, rng: np.random.Generator, inks: list[np.ndarray], pad:
     out = cv2.GaussianBlur(out, (0, 0), rng.uniform(0.3, 1.1))
     out += rng.standard_normal(out.shape, dtype=np.float32) * np.float32(rng.uniform(1, 7))
     page = np.clip(out, 0, 255).astype(np.uint8)
-    quality = int(rng.integers(40, 95))
-    page = cv2.imdecode(cv2.imencode(".jpg", page, [cv2.IMWRITE_JPEG_QUALITY, quality])[1], cv2.IMREAD_GRAYSCALE)
-    boxes = []
+    shown = []
     for pts in inks:
         r = cv2.perspectiveTransform(pts.reshape(-1, 1, 2).astype(np.float64), homography).reshape(-1, 2)
-        r = r[(r[:, 0] >= 0) & (r[:, 0] < w) & (r[:, 1] >= 0) & (r[:, 1] < h)]
+        shown.append(r[(r[:, 0] >= 0) & (r[:, 0] < w) & (r[:, 1] >= 0) & (r[:, 1] < h)])
+    bitonal = black_and_white(page, rng) if not photo and rng.random() < BITONAL else None
+    if bitonal is not None and all(_kept(bitonal, r) for r in shown if len(r) >= MIN_VISIBLE_INK):
+        page = bitonal  # else the threshold loses a line (light pencil): the page stays grey
+    else:
+        quality = int(rng.integers(40, 95))
+        page = cv2.imdecode(cv2.imencode(".jpg", page, [cv2.IMWRITE_JPEG_QUALITY, quality])[1], cv2.IMREAD_GRAYSCALE)
+    boxes = []
+    for r in shown:
         if len(r) < MIN_VISIBLE_INK:
             continue
         x0, y0 = np.maximum(r.min(0) - pad, 0)
