@@ -149,9 +149,13 @@ def test_predict_takes_the_close_look_on_pt_and_dynamic_onnx_alike(trained_proje
     seen = {}
     for fmt in ("pt", "onnx"):  # the close look's input: the page at twice the size the ONNX model was exported at
         result = load_model(models / f"best.{fmt}").predict(image, imgsz=128, conf=0.001, rect=False, verbose=False)[0]
-        seen[fmt] = result.boxes.xyxy.numpy()
-    assert len(seen["pt"]) and seen["pt"].shape == seen["onnx"].shape
-    assert np.abs(seen["pt"] - seen["onnx"]).max() <= 0.5, "the dynamic ONNX model at 128 gives the .pt's boxes"
+        seen[fmt] = result.boxes.xyxy.numpy(), result.boxes.conf.numpy()
+    for fmt, other in (("pt", "onnx"), ("onnx", "pt")):  # boxes scored near `conf` may fall either side of it
+        boxes, conf = seen[fmt]
+        sure = boxes[conf >= conf.max() / 2] if len(conf) else boxes
+        assert len(sure) and len(seen[other][0]), f"{fmt}: no box, or none from {other}"
+        gap = np.abs(sure[:, None] - seen[other][0][None]).max(2).min(1)
+        assert gap.max() <= 0.5, f"the dynamic ONNX model at 128 gives the .pt's boxes ({fmt} box {gap.argmax()} off)"
 
     save(tmp_path / "close.pt", fixed_net(np.log(0.9 / 0.1)), 0.5, snap=False, split=False,
          close={**CLOSE, "max_height": 64.0, "margin": 0.0})  # p 0.9: every box kept with its score
