@@ -51,8 +51,8 @@ def photocopy(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def black_and_white(page: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """The page through a bitonal scanner: one threshold around Otsu's, every pixel black or white; then and again
-    saved as a JPEG (a web copy of such a scan)."""
+    """The page through a bitonal scanner: one threshold around Otsu's, every pixel black or white; now and then
+    saved again as a JPEG (a web copy of such a scan)."""
     otsu, _ = cv2.threshold(page, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     page = np.where(page > otsu * rng.uniform(0.85, 1.1), 255, 0).astype(np.uint8)
     if rng.random() < 0.3:
