@@ -142,8 +142,8 @@ def black_and_white(image):
 
 def save_page(image, row: dict[str, str], folder: Path, bitonal: bool = False) -> None:
     if bitonal:
-        black_and_white(image).save(folder / f"{row['name']}.png", optimize=True)
-    elif Path(row["path"]).suffix.lower() in (".jpg", ".jpeg"):
+        image = black_and_white(image)
+    if not bitonal and Path(row["path"]).suffix.lower() in (".jpg", ".jpeg"):
         image.save(folder / f"{row['name']}.jpg", quality=JPEG_QUALITY)
     else:
         image.save(folder / f"{row['name']}.png", optimize=True)
